@@ -1,0 +1,195 @@
+/*
+ * FasterNet.NET native runtime: the plain C ABI.
+ *
+ * Conventions
+ * - Every function that can fail returns a fasternet_status; on failure
+ *   fasternet_last_error() returns a message naming the argument, tensor or
+ *   shape that is wrong. The message is thread-local and stays valid until the
+ *   next failing call on the same thread.
+ * - Tensors cross the ABI as float32, NCHW (PyTorch's layout), C order.
+ * - A model is immutable once created; fasternet_model_run may be called from
+ *   many threads at once on the same model.
+ * - No C++ exception ever escapes this interface.
+ */
+#ifndef FASTERNET_H
+#define FASTERNET_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define FASTERNET_API __declspec(dllexport)
+#else
+#define FASTERNET_API __attribute__((visibility("default")))
+#endif
+
+#define FASTERNET_MAX_STAGES 8
+#define FASTERNET_MAX_DIMS 8
+
+typedef enum fasternet_status {
+    FASTERNET_OK = 0,
+    FASTERNET_INVALID_ARGUMENT = 1,
+    FASTERNET_SHAPE_MISMATCH = 2,
+    FASTERNET_MISSING_TENSOR = 3,
+    FASTERNET_UNEXPECTED_TENSOR = 4,
+    FASTERNET_OUT_OF_MEMORY = 5,
+    FASTERNET_UNSUPPORTED = 6,
+    FASTERNET_INTERNAL_ERROR = 7
+} fasternet_status;
+
+typedef enum fasternet_activation {
+    FASTERNET_ACTIVATION_NONE = 0,
+    FASTERNET_ACTIVATION_RELU = 1,
+    FASTERNET_ACTIVATION_GELU = 2
+} fasternet_activation;
+
+/* Kernel sets, best first on each architecture. AUTO picks the best one the CPU supports. */
+typedef enum fasternet_kernel_set {
+    FASTERNET_KERNELS_AUTO = 0,
+    FASTERNET_KERNELS_REFERENCE = 1,
+    FASTERNET_KERNELS_AVX2 = 2,
+    FASTERNET_KERNELS_AVX512 = 3,
+    FASTERNET_KERNELS_NEON = 4
+} fasternet_kernel_set;
+
+/* CPU feature bits reported by fasternet_cpu_features. */
+typedef enum fasternet_cpu_feature {
+    FASTERNET_CPU_AVX2 = 1 << 0,
+    FASTERNET_CPU_FMA = 1 << 1,
+    FASTERNET_CPU_AVX512F = 1 << 2,
+    FASTERNET_CPU_AVX512BW = 1 << 3,
+    FASTERNET_CPU_AVX512VL = 1 << 4,
+    FASTERNET_CPU_AVX512DQ = 1 << 5,
+    FASTERNET_CPU_AVX512BF16 = 1 << 6,
+    FASTERNET_CPU_NEON = 1 << 7
+} fasternet_cpu_feature;
+
+/*
+ * A FasterNet configuration, the official model's constructor arguments.
+ * Stage i has embed_dim * 2^i channels; between stages a merging conv
+ * (patch_size2 x patch_size2, stride patch_stride2) doubles the channels.
+ * With backbone != 0 there is no head and the model returns one normalised
+ * feature map per stage (the official fork_feat mode).
+ */
+typedef struct fasternet_model_config {
+    int32_t in_channels;
+    int32_t num_classes;
+    int32_t embed_dim;
+    int32_t num_stages;
+    int32_t depths[FASTERNET_MAX_STAGES];
+    int32_t n_div;
+    float mlp_ratio;
+    int32_t patch_size;
+    int32_t patch_stride;
+    int32_t patch_size2;
+    int32_t patch_stride2;
+    int32_t feature_dim;
+    fasternet_activation activation;
+    int32_t backbone;
+} fasternet_model_config;
+
+/* Run-time options of a model. Zero-initialised options mean: all cores, best kernel set. */
+typedef struct fasternet_model_options {
+    int32_t num_threads;              /* 0: the number of cores */
+    fasternet_kernel_set kernel_set;  /* AUTO: the process-wide choice */
+} fasternet_model_options;
+
+/*
+ * One named float32 tensor of a PyTorch state_dict, with its official name
+ * (e.g. "stages.0.blocks.0.mlp.0.weight"). The data is copied during
+ * fasternet_model_create and not referenced afterwards.
+ */
+typedef struct fasternet_tensor {
+    const char* name;
+    const float* data;
+    int32_t ndim;
+    int64_t shape[FASTERNET_MAX_DIMS];
+} fasternet_tensor;
+
+typedef struct fasternet_model fasternet_model;
+
+/* Library version, e.g. "0.1.0". */
+FASTERNET_API const char* fasternet_version(void);
+
+/* The last error on this thread, or "" when there was none. */
+FASTERNET_API const char* fasternet_last_error(void);
+
+/* Bitmask of fasternet_cpu_feature found on this CPU. */
+FASTERNET_API uint32_t fasternet_cpu_features(void);
+
+/* The kernel set used by models created with FASTERNET_KERNELS_AUTO. */
+FASTERNET_API fasternet_kernel_set fasternet_active_kernel_set(void);
+
+/* Lower-case name of a kernel set ("reference", "avx2", "avx512", "neon", "auto"). */
+FASTERNET_API const char* fasternet_kernel_set_name(fasternet_kernel_set kernel_set);
+
+/* Non-zero when this build and CPU can run the kernel set. */
+FASTERNET_API int32_t fasternet_kernel_set_supported(fasternet_kernel_set kernel_set);
+
+/*
+ * Forces the process-wide kernel set (AUTO restores the CPU's best). The
+ * environment variable FASTERNET_KERNELS (reference|avx2|avx512|neon) does the
+ * same at start-up. Fails when the CPU or the build cannot run the set.
+ */
+FASTERNET_API fasternet_status fasternet_force_kernel_set(fasternet_kernel_set kernel_set);
+
+/*
+ * Multiply-accumulates of one image at height x width, and parameters: conv and
+ * linear weights plus the classifier bias (batch norms excluded, as inference
+ * folds them; the paper counts the same way).
+ */
+FASTERNET_API fasternet_status fasternet_config_cost(const fasternet_model_config* config, int32_t height,
+                                                     int32_t width, int64_t* macs, int64_t* parameters);
+
+/*
+ * Creates a model from a state_dict. Batch-norm layers are folded into the
+ * convolutions, weights are packed for the chosen kernels. Every expected
+ * tensor must be present with its exact shape; an extra tensor is an error
+ * (num_batches_tracked entries may be left out).
+ */
+FASTERNET_API fasternet_status fasternet_model_create(const fasternet_model_config* config,
+                                                      const fasternet_tensor* tensors, int32_t tensor_count,
+                                                      const fasternet_model_options* options,
+                                                      fasternet_model** model);
+
+/* Creates a model with seeded random weights (for benchmarks and tests). */
+FASTERNET_API fasternet_status fasternet_model_create_random(const fasternet_model_config* config, uint64_t seed,
+                                                             const fasternet_model_options* options,
+                                                             fasternet_model** model);
+
+FASTERNET_API void fasternet_model_destroy(fasternet_model* model);
+
+/* The kernel set and thread count a model runs with. */
+FASTERNET_API fasternet_kernel_set fasternet_model_kernel_set(const fasternet_model* model);
+FASTERNET_API int32_t fasternet_model_num_threads(const fasternet_model* model);
+
+/* Number of outputs: 1 for a classifier (logits), num_stages for a backbone. */
+FASTERNET_API int32_t fasternet_model_output_count(const fasternet_model* model);
+
+/*
+ * Shape (N, C, H, W; a classifier's logits are N, classes, 1, 1) of output
+ * `index` for an input of batch x in_channels x height x width. Fails with a
+ * message when the input is too small for the network.
+ */
+FASTERNET_API fasternet_status fasternet_model_output_shape(const fasternet_model* model, int32_t batch,
+                                                            int32_t height, int32_t width, int32_t index,
+                                                            int64_t shape[4]);
+
+/*
+ * Runs the whole network on an NCHW input of batch x in_channels x height x
+ * width floats. outputs[i] receives output i (output_sizes[i] floats, checked
+ * against fasternet_model_output_shape).
+ */
+FASTERNET_API fasternet_status fasternet_model_run(const fasternet_model* model, const float* input,
+                                                   int64_t input_size, int32_t batch, int32_t height,
+                                                   int32_t width, int32_t output_count, float* const* outputs,
+                                                   const int64_t* output_sizes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FASTERNET_H */

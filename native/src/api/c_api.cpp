@@ -1,0 +1,200 @@
+// The exported C ABI: argument checks, exception-to-status translation and
+// the thread-local last-error message. Nothing C++ crosses this boundary.
+#include <omp.h>
+
+#include <memory>
+#include <new>
+#include <string>
+
+#include "common/error.h"
+#include "fasternet.h"
+#include "kernels/dispatch.h"
+#include "model/model.h"
+
+using fasternet::Error;
+using fasternet::Fail;
+
+struct fasternet_model {
+    std::unique_ptr<fasternet::Model> model;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+template <typename Fn>
+fasternet_status Guard(Fn&& fn) {
+    try {
+        fn();
+        return FASTERNET_OK;
+    } catch (const Error& e) {
+        last_error = e.what();
+        return e.status();
+    } catch (const std::bad_alloc&) {
+        last_error = "out of memory";
+        return FASTERNET_OUT_OF_MEMORY;
+    } catch (const std::exception& e) {
+        last_error = std::string("internal error: ") + e.what();
+        return FASTERNET_INTERNAL_ERROR;
+    } catch (...) {
+        last_error = "internal error";
+        return FASTERNET_INTERNAL_ERROR;
+    }
+}
+
+void RequireNotNull(const void* pointer, const char* name) {
+    if (!pointer) Fail(FASTERNET_INVALID_ARGUMENT, name, " is null");
+}
+
+void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set& set, int& threads) {
+    set = options ? options->kernel_set : FASTERNET_KERNELS_AUTO;
+    threads = options ? options->num_threads : 0;
+    if (set < FASTERNET_KERNELS_AUTO || set > FASTERNET_KERNELS_NEON) {
+        Fail(FASTERNET_INVALID_ARGUMENT, "unknown kernel set ", static_cast<int>(set));
+    }
+    if (set == FASTERNET_KERNELS_AUTO) set = fasternet::ActiveKernelSet();
+    if (!fasternet::KernelsFor(set)) {
+        Fail(FASTERNET_UNSUPPORTED, "kernel set '", fasternet::KernelSetName(set),
+             "' is not supported by this CPU or build");
+    }
+    if (threads < 0 || threads > 1024) Fail(FASTERNET_INVALID_ARGUMENT, "num_threads must be 0..1024, got ", threads);
+    if (threads == 0) threads = omp_get_num_procs();
+}
+
+fasternet::Model* CreateModel(const fasternet_model_config* config, const fasternet_tensor* tensors,
+                              int32_t count, const fasternet_model_options* options) {
+    const fasternet::Architecture architecture(*config);
+    const auto state_dict = fasternet::CheckStateDict(architecture, tensors, count);
+    fasternet_kernel_set set;
+    int threads;
+    ResolveOptions(options, set, threads);
+    return new fasternet::Model(architecture, state_dict, set, threads);
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* fasternet_version(void) { return FASTERNET_VERSION; }
+
+const char* fasternet_last_error(void) { return last_error.c_str(); }
+
+uint32_t fasternet_cpu_features(void) { return fasternet::CpuFeatures(); }
+
+fasternet_kernel_set fasternet_active_kernel_set(void) { return fasternet::ActiveKernelSet(); }
+
+const char* fasternet_kernel_set_name(fasternet_kernel_set kernel_set) {
+    return fasternet::KernelSetName(kernel_set);
+}
+
+int32_t fasternet_kernel_set_supported(fasternet_kernel_set kernel_set) {
+    return kernel_set == FASTERNET_KERNELS_AUTO || fasternet::KernelsFor(kernel_set) != nullptr;
+}
+
+fasternet_status fasternet_force_kernel_set(fasternet_kernel_set kernel_set) {
+    return Guard([&] {
+        if (!fasternet::ForceKernelSet(kernel_set)) {
+            Fail(FASTERNET_UNSUPPORTED, "kernel set '", fasternet::KernelSetName(kernel_set),
+                 "' is not supported by this CPU or build");
+        }
+    });
+}
+
+fasternet_status fasternet_config_cost(const fasternet_model_config* config, int32_t height, int32_t width,
+                                       int64_t* macs, int64_t* parameters) {
+    return Guard([&] {
+        RequireNotNull(config, "config");
+        const fasternet::Architecture architecture(*config);
+        if (macs) *macs = architecture.Macs(height, width);
+        if (parameters) *parameters = architecture.Parameters();
+    });
+}
+
+fasternet_status fasternet_model_create(const fasternet_model_config* config, const fasternet_tensor* tensors,
+                                        int32_t tensor_count, const fasternet_model_options* options,
+                                        fasternet_model** model) {
+    return Guard([&] {
+        RequireNotNull(config, "config");
+        RequireNotNull(model, "model");
+        *model = nullptr;
+        auto handle = std::make_unique<fasternet_model>();
+        handle->model.reset(CreateModel(config, tensors, tensor_count, options));
+        *model = handle.release();
+    });
+}
+
+fasternet_status fasternet_model_create_random(const fasternet_model_config* config, uint64_t seed,
+                                               const fasternet_model_options* options, fasternet_model** model) {
+    return Guard([&] {
+        RequireNotNull(config, "config");
+        RequireNotNull(model, "model");
+        *model = nullptr;
+        const fasternet::Architecture architecture(*config);
+        fasternet::RandomStateDict random;
+        fasternet::MakeRandomStateDict(architecture, seed, random);
+        auto handle = std::make_unique<fasternet_model>();
+        handle->model.reset(
+            CreateModel(config, random.tensors.data(), static_cast<int32_t>(random.tensors.size()), options));
+        *model = handle.release();
+    });
+}
+
+void fasternet_model_destroy(fasternet_model* model) { delete model; }
+
+fasternet_kernel_set fasternet_model_kernel_set(const fasternet_model* model) {
+    return model ? model->model->kernel_set() : FASTERNET_KERNELS_AUTO;
+}
+
+int32_t fasternet_model_num_threads(const fasternet_model* model) { return model ? model->model->num_threads() : 0; }
+
+int32_t fasternet_model_output_count(const fasternet_model* model) {
+    return model ? model->model->output_count() : 0;
+}
+
+fasternet_status fasternet_model_output_shape(const fasternet_model* model, int32_t batch, int32_t height,
+                                              int32_t width, int32_t index, int64_t shape[4]) {
+    return Guard([&] {
+        RequireNotNull(model, "model");
+        RequireNotNull(shape, "shape");
+        const std::vector<int64_t> s = model->model->OutputShape(batch, height, width, index);
+        for (int i = 0; i < 4; ++i) shape[i] = s[i];
+    });
+}
+
+fasternet_status fasternet_model_run(const fasternet_model* model, const float* input, int64_t input_size,
+                                     int32_t batch, int32_t height, int32_t width, int32_t output_count,
+                                     float* const* outputs, const int64_t* output_sizes) {
+    return Guard([&] {
+        RequireNotNull(model, "model");
+        RequireNotNull(input, "input");
+        RequireNotNull(outputs, "outputs");
+        RequireNotNull(output_sizes, "output_sizes");
+        const fasternet::Model& m = *model->model;
+        if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
+        const int64_t channels = m.architecture().config().in_channels;
+        if (height < 1 || width < 1) {
+            Fail(FASTERNET_INVALID_ARGUMENT, "input height and width must be positive, got ", height, "x", width);
+        }
+        const double expected_input = double(batch) * channels * height * width;
+        if (double(input_size) != expected_input) {
+            Fail(FASTERNET_SHAPE_MISMATCH, "input has ", input_size, " floats, expected ", batch, " x ", channels,
+                 " x ", height, " x ", width, " = ", static_cast<int64_t>(expected_input));
+        }
+        if (output_count != m.output_count()) {
+            Fail(FASTERNET_INVALID_ARGUMENT, "the model has ", m.output_count(), " output(s), ", output_count,
+                 " were given");
+        }
+        for (int i = 0; i < output_count; ++i) {
+            const std::vector<int64_t> s = m.OutputShape(batch, height, width, i);
+            const int64_t expected = s[0] * s[1] * s[2] * s[3];
+            if (!outputs[i]) Fail(FASTERNET_INVALID_ARGUMENT, "output ", i, " is null");
+            if (output_sizes[i] != expected) {
+                Fail(FASTERNET_SHAPE_MISMATCH, "output ", i, " has room for ", output_sizes[i], " floats, expected ",
+                     s[0], " x ", s[1], " x ", s[2], " x ", s[3], " = ", expected);
+            }
+        }
+        m.Run(input, batch, height, width, outputs);
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,11 @@
+#include "kernels/reference/reference.h"
+
+namespace fasternet {
+
+const KernelSet* ReferenceKernels() {
+    static const KernelSet set = {"reference", reference::Gemm, reference::Conv, reference::GlobalAveragePool,
+                                  reference::ChannelAffine};
+    return &set;
+}
+
+}  // namespace fasternet

@@ -1,0 +1,529 @@
+#include "model/model.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "common/error.h"
+#include "kernels/dispatch.h"
+
+namespace fasternet {
+
+namespace {
+
+// A fused block keeps its 2*dim intermediate for this many bytes of pixels in
+// cache (about half a core's L2) before PW2 consumes it.
+constexpr size_t kBlockTileBytes = 256 * 1024;
+
+// Activations above this are refused before allocating (16 GiB of floats).
+constexpr double kMaxScratchFloats = 4.0 * 1024 * 1024 * 1024;
+
+// Copies a conv weight [out][in][kh][kw] into [out][(kh * k + kw) * in + ci],
+// scaling each output channel (a folded batch norm), then packs it.
+void PackConvWeights(const float* weight, int out_c, int in_c, int kernel, const std::vector<double>& scale,
+                     AlignedBuffer& packed) {
+    const int k_total = kernel * kernel * in_c;
+    std::vector<float> reordered(static_cast<size_t>(out_c) * k_total);
+    for (int co = 0; co < out_c; ++co) {
+        for (int ci = 0; ci < in_c; ++ci) {
+            for (int kh = 0; kh < kernel; ++kh) {
+                for (int kw = 0; kw < kernel; ++kw) {
+                    const double w = weight[((static_cast<size_t>(co) * in_c + ci) * kernel + kh) * kernel + kw];
+                    reordered[static_cast<size_t>(co) * k_total + (kh * kernel + kw) * in_c + ci] =
+                        static_cast<float>(w * scale[co]);
+                }
+            }
+        }
+    }
+    packed.Resize(PackedPanelsSize(k_total, out_c));
+    PackPanels(reordered.data(), k_total, out_c, packed.data());
+}
+
+// Batch norm at inference: y = x * scale + shift.
+void BatchNormScaleShift(const std::map<std::string, TensorView>& sd, const std::string& prefix, int channels,
+                         std::vector<double>& scale, std::vector<double>& shift) {
+    const float* gamma = sd.at(prefix + "weight").data;
+    const float* beta = sd.at(prefix + "bias").data;
+    const float* mean = sd.at(prefix + "running_mean").data;
+    const float* var = sd.at(prefix + "running_var").data;
+    scale.resize(channels);
+    shift.resize(channels);
+    for (int c = 0; c < channels; ++c) {
+        scale[c] = gamma[c] / std::sqrt(static_cast<double>(var[c]) + kBatchNormEpsilon);
+        shift[c] = beta[c] - mean[c] * scale[c];
+    }
+}
+
+void CopyToBuffer(const std::vector<double>& values, AlignedBuffer& buffer) {
+    buffer.Resize(values.size());
+    for (size_t i = 0; i < values.size(); ++i) buffer.data()[i] = static_cast<float>(values[i]);
+}
+
+// conv + BN folded: weights scaled per output channel, BN shift becomes the bias.
+PackedConv FoldConvBatchNorm(const std::map<std::string, TensorView>& sd, const std::string& weight_name,
+                             const std::string& norm_prefix, int in_c, int out_c, int kernel, int stride) {
+    PackedConv conv;
+    conv.kernel = kernel;
+    conv.stride = stride;
+    conv.in_c = in_c;
+    conv.out_c = out_c;
+    std::vector<double> scale, shift;
+    BatchNormScaleShift(sd, norm_prefix, out_c, scale, shift);
+    PackConvWeights(sd.at(weight_name).data, out_c, in_c, kernel, scale, conv.weights);
+    CopyToBuffer(shift, conv.bias);
+    return conv;
+}
+
+PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<double>* scale) {
+    PackedLinear linear;
+    linear.k = k;
+    linear.n = n;
+    std::vector<float> scaled(static_cast<size_t>(n) * k);
+    for (int j = 0; j < n; ++j) {
+        const double s = scale ? (*scale)[j] : 1.0;
+        for (int i = 0; i < k; ++i) {
+            scaled[static_cast<size_t>(j) * k + i] = static_cast<float>(weight[static_cast<size_t>(j) * k + i] * s);
+        }
+    }
+    linear.weights.Resize(PackedPanelsSize(k, n));
+    PackPanels(scaled.data(), k, n, linear.weights.data());
+    return linear;
+}
+
+// Multiplies sizes in double so that absurd inputs cannot overflow before they are refused.
+double Product(std::initializer_list<double> factors) {
+    double p = 1.0;
+    for (double f : factors) p *= f;
+    return p;
+}
+
+// This thread's contiguous share [begin, end) of `count` items.
+void Share(int64_t count, int thread, int threads, int64_t& begin, int64_t& end) {
+    begin = count * thread / threads;
+    end = count * (thread + 1) / threads;
+}
+
+// Calls fn(image, row_begin, row_end) for this thread's share of batch * rows rows.
+template <typename Fn>
+void ForEachRowRange(int batch, int rows, int thread, int threads, Fn&& fn) {
+    int64_t begin, end;
+    Share(int64_t{batch} * rows, thread, threads, begin, end);
+    while (begin < end) {
+        const int image = static_cast<int>(begin / rows);
+        const int row_begin = static_cast<int>(begin % rows);
+        const int row_end = static_cast<int>(std::min<int64_t>(rows, row_begin + (end - begin)));
+        fn(image, row_begin, row_end);
+        begin += row_end - row_begin;
+    }
+}
+
+// Splits one GEMM over threads: by rows when there are enough, else by 16-column panels.
+void RunGemmShare(const KernelSet& kernels, const GemmArgs& args, int thread, int threads) {
+    GemmArgs part = args;
+    if (args.m >= 8 * threads || args.n <= kPanelWidth) {
+        int64_t begin, end;
+        Share(args.m, thread, threads, begin, end);
+        if (begin == end) return;
+        part.m = end - begin;
+        part.a += begin * args.lda;
+        if (part.a2) part.a2 += begin * args.lda2;
+        if (part.residual) part.residual += begin * args.ldr;
+        part.c += begin * args.ldc;
+    } else {
+        const int64_t panels = (args.n + kPanelWidth - 1) / kPanelWidth;
+        int64_t begin, end;
+        Share(panels, thread, threads, begin, end);
+        if (begin == end) return;
+        const int first_column = static_cast<int>(begin * kPanelWidth);
+        part.n = std::min<int>(args.n, static_cast<int>(end * kPanelWidth)) - first_column;
+        part.packed_b += static_cast<size_t>(begin) * args.k * kPanelWidth;
+        if (part.bias) part.bias += first_column;
+        if (part.residual) part.residual += first_column;
+        part.c += first_column;
+    }
+    kernels.gemm(part);
+}
+
+const float* OrNull(const AlignedBuffer& buffer) { return buffer.size() ? buffer.data() : nullptr; }
+
+}  // namespace
+
+struct Scratch {
+    AlignedBuffer buffer;
+};
+
+// Where each activation lives in the scratch buffer for one input geometry.
+struct Model::Plan {
+    int batch = 0, height = 0, width = 0;
+    MapSizes sizes;
+    std::vector<int> tile_rows;  // per stage: rows of one fused-block tile
+    size_t input = 0;            // NHWC copy of the input
+    size_t activations[2] = {0, 0};
+    size_t thread_tiles = 0;  // per thread: PConv tile, hidden tile, one output row
+    size_t thread_tile_size = 0;
+    size_t partial_tile_size = 0;
+    size_t pooled = 0, features = 0;
+    size_t total = 0;
+};
+
+Model::Model(const Architecture& architecture, const std::map<std::string, TensorView>& sd,
+             fasternet_kernel_set kernel_set, int num_threads)
+    : architecture_(architecture), kernel_set_(kernel_set), kernels_(KernelsFor(kernel_set)),
+      num_threads_(num_threads) {
+    if (!kernels_) {
+        Fail(FASTERNET_UNSUPPORTED, "kernel set '", KernelSetName(kernel_set), "' is not available on this CPU/build");
+    }
+    const fasternet_model_config& config = architecture.config();
+    embed_ = FoldConvBatchNorm(sd, "patch_embed.proj.weight", "patch_embed.norm.", config.in_channels,
+                               config.embed_dim, config.patch_size, config.patch_stride);
+    const std::vector<StageShape>& shapes = architecture.stages();
+    for (size_t s = 0; s < shapes.size(); ++s) {
+        PackedStage stage;
+        stage.shape = shapes[s];
+        const int dim = shapes[s].dim, cp = shapes[s].partial_dim, hidden = shapes[s].hidden_dim;
+        if (s > 0) {
+            stage.merge = FoldConvBatchNorm(sd, MergePrefix(s) + "reduction.weight", MergePrefix(s) + "norm.",
+                                            dim / 2, dim, config.patch_size2, config.patch_stride2);
+        }
+        for (int b = 0; b < shapes[s].depth; ++b) {
+            const std::string p = BlockPrefix(static_cast<int>(s), b);
+            PackedBlock block;
+            block.partial_conv.kernel = 3;
+            block.partial_conv.pad = 1;
+            block.partial_conv.in_c = cp;
+            block.partial_conv.out_c = cp;
+            PackConvWeights(sd.at(p + "spatial_mixing.partial_conv3.weight").data, cp, cp, 3,
+                            std::vector<double>(cp, 1.0), block.partial_conv.weights);
+            std::vector<double> scale, shift;
+            BatchNormScaleShift(sd, p + "mlp.1.", hidden, scale, shift);
+            block.expand = PackLinear(sd.at(p + "mlp.0.weight").data, dim, hidden, &scale);
+            CopyToBuffer(shift, block.expand.bias);
+            block.project = PackLinear(sd.at(p + "mlp.3.weight").data, hidden, dim, nullptr);
+            stage.blocks.push_back(std::move(block));
+        }
+        if (architecture.backbone()) {
+            std::vector<double> scale, shift;
+            BatchNormScaleShift(sd, BackboneNormPrefix(static_cast<int>(s)), dim, scale, shift);
+            CopyToBuffer(scale, stage.norm_scale);
+            CopyToBuffer(shift, stage.norm_shift);
+        }
+        stages_.push_back(std::move(stage));
+    }
+    if (!architecture.backbone()) {
+        pre_head_ = PackLinear(sd.at("avgpool_pre_head.1.weight").data, architecture.last_dim(), config.feature_dim,
+                               nullptr);
+        head_ = PackLinear(sd.at("head.weight").data, config.feature_dim, config.num_classes, nullptr);
+        const float* bias = sd.at("head.bias").data;
+        head_.bias.Resize(config.num_classes);
+        std::memcpy(head_.bias.data(), bias, sizeof(float) * config.num_classes);
+    }
+}
+
+Model::~Model() = default;
+
+std::vector<int64_t> Model::OutputShape(int batch, int height, int width, int index) const {
+    if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
+    if (index < 0 || index >= output_count()) {
+        Fail(FASTERNET_INVALID_ARGUMENT, "output index ", index, " is out of range: the model has ", output_count(),
+             " output(s)");
+    }
+    const MapSizes sizes = architecture_.MapSizesFor(height, width);
+    if (!architecture_.backbone()) return {batch, architecture_.config().num_classes, 1, 1};
+    return {batch, stages_[index].shape.dim, sizes.stage_h[index], sizes.stage_w[index]};
+}
+
+Model::Plan Model::MakePlan(int batch, int height, int width) const {
+    Plan plan;
+    plan.batch = batch;
+    plan.height = height;
+    plan.width = width;
+    plan.sizes = architecture_.MapSizesFor(height, width);
+    const fasternet_model_config& config = architecture_.config();
+
+    double largest_map = Product({double(batch), double(plan.sizes.embed_h), double(plan.sizes.embed_w),
+                                  double(config.embed_dim)});
+    double tile_floats = 0, partial_floats = 0;
+    for (size_t s = 0; s < stages_.size(); ++s) {
+        const StageShape& st = stages_[s].shape;
+        const int h = plan.sizes.stage_h[s], w = plan.sizes.stage_w[s];
+        largest_map = std::max(largest_map, Product({double(batch), double(h), double(w), double(st.dim)}));
+        const double row_bytes = Product({double(w), double(st.hidden_dim), 4.0});
+        int rows = static_cast<int>(std::clamp(kBlockTileBytes / row_bytes, 1.0, double(h)));
+        plan.tile_rows.push_back(rows);
+        const double partial = Product({double(rows), double(w), double(st.partial_dim)});
+        partial_floats = std::max(partial_floats, partial);
+        tile_floats = std::max(tile_floats, Product({double(rows), double(w), double(st.hidden_dim)}) +
+                                                Product({double(w), double(st.dim)}));
+    }
+    const double input_floats = Product({double(batch), double(config.in_channels), double(height), double(width)});
+    const auto round_up = [](double floats) { return static_cast<size_t>(std::ceil(floats / 16.0) * 16.0); };
+    const double total = input_floats + 2 * largest_map + num_threads_ * (partial_floats + tile_floats + 32) +
+                         Product({double(batch), double(architecture_.last_dim() + config.feature_dim + 32)});
+    if (total > kMaxScratchFloats) {
+        Fail(FASTERNET_INVALID_ARGUMENT, "input batch ", batch, " x ", config.in_channels, " x ", height, " x ", width,
+             " needs ", static_cast<int64_t>(total * 4 / (1024.0 * 1024.0)),
+             " MiB of activation memory, more than the 16 GiB limit");
+    }
+    size_t offset = 0;
+    plan.input = offset;
+    offset += round_up(input_floats);
+    plan.activations[0] = offset;
+    offset += round_up(largest_map);
+    plan.activations[1] = offset;
+    offset += round_up(largest_map);
+    plan.partial_tile_size = round_up(partial_floats);
+    plan.thread_tile_size = plan.partial_tile_size + round_up(tile_floats);
+    plan.thread_tiles = offset;
+    offset += plan.thread_tile_size * num_threads_;
+    plan.pooled = offset;
+    offset += round_up(double(batch) * architecture_.last_dim());
+    plan.features = offset;
+    offset += round_up(double(batch) * (architecture_.backbone() ? 0 : config.feature_dim));
+    plan.total = offset;
+    return plan;
+}
+
+std::unique_ptr<Scratch> Model::AcquireScratch(size_t floats) const {
+    std::unique_ptr<Scratch> scratch;
+    {
+        std::lock_guard<std::mutex> lock(scratch_mutex_);
+        if (!free_scratch_.empty()) {
+            scratch = std::move(free_scratch_.back());
+            free_scratch_.pop_back();
+        }
+    }
+    if (!scratch) scratch = std::make_unique<Scratch>();
+    if (scratch->buffer.size() < floats) scratch->buffer.Resize(floats);
+    return scratch;
+}
+
+void Model::ReleaseScratch(std::unique_ptr<Scratch> scratch) const {
+    std::lock_guard<std::mutex> lock(scratch_mutex_);
+    free_scratch_.push_back(std::move(scratch));
+}
+
+void Model::Run(const float* input, int batch, int height, int width, float* const* outputs) const {
+    if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
+    const Plan plan = MakePlan(batch, height, width);
+    std::unique_ptr<Scratch> scratch;
+    try {
+        scratch = AcquireScratch(plan.total);
+    } catch (const std::bad_alloc&) {
+        Fail(FASTERNET_OUT_OF_MEMORY, "could not allocate ", plan.total * 4 / (1024 * 1024),
+             " MiB of activation memory for batch ", batch, " at ", height, "x", width);
+    }
+    Forward(plan, *scratch, input, outputs);
+    ReleaseScratch(std::move(scratch));
+}
+
+void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs) const {
+    const fasternet_model_config& config = architecture_.config();
+    const KernelSet& k = *kernels_;
+    float* base = scratch.buffer.data();
+    float* input_nhwc = base + plan.input;
+    float* activations[2] = {base + plan.activations[0], base + plan.activations[1]};
+    const int batch = plan.batch;
+
+    const auto body = [&](int thread, int threads) {
+        // NCHW -> NHWC.
+        const int in_c = config.in_channels, H = plan.height, W = plan.width;
+        ForEachRowRange(batch, H, thread, threads, [&](int n, int r0, int r1) {
+            const float* image = input + static_cast<int64_t>(n) * in_c * H * W;
+            for (int y = r0; y < r1; ++y) {
+                float* out_row = input_nhwc + ((static_cast<int64_t>(n) * H + y) * W) * in_c;
+                for (int c = 0; c < in_c; ++c) {
+                    const float* plane_row = image + (static_cast<int64_t>(c) * H + y) * W;
+                    for (int x = 0; x < W; ++x) out_row[static_cast<int64_t>(x) * in_c + c] = plane_row[x];
+                }
+            }
+        });
+#pragma omp barrier
+        // Patch embedding.
+        int current = 0;
+        {
+            const int oh = plan.sizes.embed_h, ow = plan.sizes.embed_w, oc = embed_.out_c;
+            ForEachRowRange(batch, oh, thread, threads, [&](int n, int r0, int r1) {
+                ConvArgs a;
+                a.input = input_nhwc + static_cast<int64_t>(n) * H * W * in_c;
+                a.in_pixel_stride = in_c;
+                a.in_h = H, a.in_w = W, a.in_c = in_c;
+                a.kernel = embed_.kernel, a.stride = embed_.stride, a.pad = 0;
+                a.packed_weights = embed_.weights.data();
+                a.bias = OrNull(embed_.bias);
+                a.output = activations[current] + static_cast<int64_t>(n) * oh * ow * oc;
+                a.out_pixel_stride = oc;
+                a.out_h = oh, a.out_w = ow, a.out_c = oc;
+                a.row_begin = r0, a.row_end = r1;
+                k.conv(a);
+            });
+        }
+#pragma omp barrier
+        int h = plan.sizes.embed_h, w = plan.sizes.embed_w;
+        float* tile = base + plan.thread_tiles + plan.thread_tile_size * thread;
+        for (size_t s = 0; s < stages_.size(); ++s) {
+            const PackedStage& stage = stages_[s];
+            const int dim = stage.shape.dim, cp = stage.shape.partial_dim, hidden = stage.shape.hidden_dim;
+            if (s > 0) {
+                const PackedConv& merge = stage.merge;
+                const int oh = plan.sizes.stage_h[s], ow = plan.sizes.stage_w[s];
+                const float* in = activations[current];
+                float* out = activations[1 - current];
+                ForEachRowRange(batch, oh, thread, threads, [&](int n, int r0, int r1) {
+                    ConvArgs a;
+                    a.input = in + static_cast<int64_t>(n) * h * w * merge.in_c;
+                    a.in_pixel_stride = merge.in_c;
+                    a.in_h = h, a.in_w = w, a.in_c = merge.in_c;
+                    a.kernel = merge.kernel, a.stride = merge.stride, a.pad = 0;
+                    a.packed_weights = merge.weights.data();
+                    a.bias = OrNull(merge.bias);
+                    a.output = out + static_cast<int64_t>(n) * oh * ow * dim;
+                    a.out_pixel_stride = dim;
+                    a.out_h = oh, a.out_w = ow, a.out_c = dim;
+                    a.row_begin = r0, a.row_end = r1;
+                    k.conv(a);
+                });
+                current = 1 - current;
+                h = oh;
+                w = ow;
+#pragma omp barrier
+            }
+            const int tile_rows = plan.tile_rows[s];
+            float* partial_tile = tile;
+            float* hidden_tile = tile + plan.partial_tile_size;
+            for (const PackedBlock& block : stage.blocks) {
+                const float* x = activations[current];
+                float* y = activations[1 - current];
+                // The fused block, tile by tile: PConv -> PW1 + BN + act -> PW2 + residual.
+                ForEachRowRange(batch, h, thread, threads, [&](int n, int r0, int r1) {
+                    const float* image = x + static_cast<int64_t>(n) * h * w * dim;
+                    float* out_image = y + static_cast<int64_t>(n) * h * w * dim;
+                    for (int t0 = r0; t0 < r1; t0 += tile_rows) {
+                        const int t1 = std::min(r1, t0 + tile_rows);
+                        const int64_t pixels = int64_t{t1 - t0} * w;
+                        const int64_t first = int64_t{t0} * w;
+                        ConvArgs pc;
+                        pc.input = image;
+                        pc.in_pixel_stride = dim;
+                        pc.in_h = h, pc.in_w = w, pc.in_c = cp;
+                        pc.kernel = 3, pc.stride = 1, pc.pad = 1;
+                        pc.packed_weights = block.partial_conv.weights.data();
+                        pc.output = partial_tile - first * cp;  // the kernel indexes by absolute row
+                        pc.out_pixel_stride = cp;
+                        pc.out_h = h, pc.out_w = w, pc.out_c = cp;
+                        pc.row_begin = t0, pc.row_end = t1;
+                        k.conv(pc);
+
+                        GemmArgs expand;
+                        expand.m = pixels;
+                        expand.k = dim;
+                        expand.n = hidden;
+                        expand.a = partial_tile;
+                        expand.lda = cp;
+                        if (cp < dim) {
+                            expand.a2 = image + first * dim + cp;  // untouched channels, read in place
+                            expand.lda2 = dim;
+                            expand.k_split = cp;
+                        }
+                        expand.packed_b = block.expand.weights.data();
+                        expand.bias = OrNull(block.expand.bias);
+                        expand.activation = architecture_.activation();
+                        expand.c = hidden_tile;
+                        expand.ldc = hidden;
+                        k.gemm(expand);
+
+                        GemmArgs project;
+                        project.m = pixels;
+                        project.k = hidden;
+                        project.n = dim;
+                        project.a = hidden_tile;
+                        project.lda = hidden;
+                        project.packed_b = block.project.weights.data();
+                        project.residual = image + first * dim;
+                        project.ldr = dim;
+                        project.c = out_image + first * dim;
+                        project.ldc = dim;
+                        k.gemm(project);
+                    }
+                });
+                current = 1 - current;
+#pragma omp barrier
+            }
+            if (architecture_.backbone()) {
+                // The stage's output norm, then NHWC -> NCHW into the caller's buffer.
+                const float* x = activations[current];
+                float* row = tile + plan.partial_tile_size;
+                ForEachRowRange(batch, h, thread, threads, [&](int n, int r0, int r1) {
+                    float* out = outputs[s] + static_cast<int64_t>(n) * dim * h * w;
+                    for (int yy = r0; yy < r1; ++yy) {
+                        AffineArgs a;
+                        a.input = x + ((static_cast<int64_t>(n) * h + yy) * w) * dim;
+                        a.pixels = w;
+                        a.channels = dim;
+                        a.scale = stage.norm_scale.data();
+                        a.shift = stage.norm_shift.data();
+                        a.output = row;
+                        k.channel_affine(a);
+                        for (int c = 0; c < dim; ++c) {
+                            float* plane_row = out + (static_cast<int64_t>(c) * h + yy) * w;
+                            for (int xx = 0; xx < w; ++xx) plane_row[xx] = row[static_cast<int64_t>(xx) * dim + c];
+                        }
+                    }
+                });
+#pragma omp barrier
+            }
+        }
+        if (architecture_.backbone()) return;
+        // Head: average pool -> 1x1 conv + act -> linear.
+        const int last = architecture_.last_dim();
+        float* pooled = base + plan.pooled;
+        float* features = base + plan.features;
+        {
+            int64_t begin, end;
+            Share(batch, thread, threads, begin, end);
+            for (int64_t n = begin; n < end; ++n) {
+                PoolArgs a;
+                a.input = activations[current] + n * h * w * last;
+                a.pixels = int64_t{h} * w;
+                a.channels = last;
+                a.output = pooled + n * last;
+                k.global_average_pool(a);
+            }
+        }
+#pragma omp barrier
+        GemmArgs pre;
+        pre.m = batch;
+        pre.k = last;
+        pre.n = config.feature_dim;
+        pre.a = pooled;
+        pre.lda = last;
+        pre.packed_b = pre_head_.weights.data();
+        pre.activation = architecture_.activation();
+        pre.c = features;
+        pre.ldc = config.feature_dim;
+        RunGemmShare(k, pre, thread, threads);
+#pragma omp barrier
+        GemmArgs fc;
+        fc.m = batch;
+        fc.k = config.feature_dim;
+        fc.n = config.num_classes;
+        fc.a = features;
+        fc.lda = config.feature_dim;
+        fc.packed_b = head_.weights.data();
+        fc.bias = head_.bias.data();
+        fc.c = outputs[0];
+        fc.ldc = config.num_classes;
+        RunGemmShare(k, fc, thread, threads);
+    };
+
+    if (num_threads_ <= 1) {
+        body(0, 1);
+    } else {
+#pragma omp parallel num_threads(num_threads_)
+        body(omp_get_thread_num(), omp_get_num_threads());
+    }
+}
+
+}  // namespace fasternet

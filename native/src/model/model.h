@@ -1,0 +1,86 @@
+// A ready-to-run FasterNet: batch norms folded, weights packed for one kernel
+// set, and the executor that runs the whole network in one call.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/aligned_buffer.h"
+#include "fasternet.h"
+#include "kernels/kernels.h"
+#include "model/architecture.h"
+#include "model/state_dict.h"
+
+namespace fasternet {
+
+// A convolution with batch norm folded in, weights in 16-wide panels.
+struct PackedConv {
+    int kernel = 0, stride = 1, pad = 0, in_c = 0, out_c = 0;
+    AlignedBuffer weights;
+    AlignedBuffer bias;  // empty when the conv has none
+};
+
+// A pointwise conv / linear layer as a packed K x N GEMM operand.
+struct PackedLinear {
+    int k = 0, n = 0;
+    AlignedBuffer weights;
+    AlignedBuffer bias;  // empty when the layer has none
+};
+
+struct PackedBlock {
+    PackedConv partial_conv;  // 3x3 on the first partial_dim channels
+    PackedLinear expand;      // PW1 + folded BN, activation in the epilogue
+    PackedLinear project;     // PW2, residual in the epilogue
+};
+
+struct PackedStage {
+    StageShape shape;
+    PackedConv merge;  // stages after the first: 2x2/s2 conv + folded BN
+    std::vector<PackedBlock> blocks;
+    AlignedBuffer norm_scale, norm_shift;  // backbone mode: the stage's output norm
+};
+
+struct Scratch;
+
+class Model {
+public:
+    Model(const Architecture& architecture, const std::map<std::string, TensorView>& state_dict,
+          fasternet_kernel_set kernel_set, int num_threads);
+    ~Model();
+
+    const Architecture& architecture() const { return architecture_; }
+    fasternet_kernel_set kernel_set() const { return kernel_set_; }
+    int num_threads() const { return num_threads_; }
+    int output_count() const { return architecture_.backbone() ? static_cast<int>(stages_.size()) : 1; }
+
+    // NCHW shape of output `index` for an input of batch x height x width.
+    std::vector<int64_t> OutputShape(int batch, int height, int width, int index) const;
+
+    // Runs the network; outputs[i] must hold OutputShape(..., i) floats.
+    void Run(const float* input, int batch, int height, int width, float* const* outputs) const;
+
+private:
+    struct Plan;
+    Plan MakePlan(int batch, int height, int width) const;
+    void Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs) const;
+    std::unique_ptr<Scratch> AcquireScratch(size_t floats) const;
+    void ReleaseScratch(std::unique_ptr<Scratch> scratch) const;
+
+    Architecture architecture_;
+    fasternet_kernel_set kernel_set_;
+    const KernelSet* kernels_;
+    int num_threads_;
+    PackedConv embed_;
+    std::vector<PackedStage> stages_;
+    PackedLinear pre_head_;  // 1x1 conv to feature_dim, activation
+    PackedLinear head_;      // linear to classes, bias
+
+    mutable std::mutex scratch_mutex_;
+    mutable std::vector<std::unique_ptr<Scratch>> free_scratch_;
+};
+
+}  // namespace fasternet

@@ -1,0 +1,227 @@
+// The C ABI end to end with random weights: shapes, determinism, batching,
+// threads, concurrent callers and clear errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fasternet.h"
+#include "test_configs.h"
+
+namespace {
+
+using fasternet::testing::VariantConfig;
+
+fasternet_model_config TinyConfig() {
+    fasternet_model_config config = VariantConfig(20, {1, 2, 1, 1}, FASTERNET_ACTIVATION_GELU);
+    config.num_classes = 7;
+    config.feature_dim = 64;
+    return config;
+}
+
+struct ModelHandle {
+    fasternet_model* model = nullptr;
+    ~ModelHandle() { fasternet_model_destroy(model); }
+};
+
+ModelHandle CreateRandom(const fasternet_model_config& config, int threads,
+                         fasternet_kernel_set set = FASTERNET_KERNELS_AUTO) {
+    ModelHandle handle;
+    fasternet_model_options options{threads, set};
+    EXPECT_EQ(fasternet_model_create_random(&config, 42, &options, &handle.model), FASTERNET_OK)
+        << fasternet_last_error();
+    return handle;
+}
+
+std::vector<float> RandomInput(size_t count, unsigned seed) {
+    std::mt19937 generator(seed);
+    std::normal_distribution<float> normal;
+    std::vector<float> input(count);
+    for (float& v : input) v = normal(generator);
+    return input;
+}
+
+std::vector<std::vector<float>> RunModel(const fasternet_model* model, const std::vector<float>& input, int batch,
+                                    int height, int width) {
+    const int count = fasternet_model_output_count(model);
+    std::vector<std::vector<float>> outputs(count);
+    std::vector<float*> pointers;
+    std::vector<int64_t> sizes;
+    for (int i = 0; i < count; ++i) {
+        int64_t shape[4];
+        EXPECT_EQ(fasternet_model_output_shape(model, batch, height, width, i, shape), FASTERNET_OK)
+            << fasternet_last_error();
+        outputs[i].resize(shape[0] * shape[1] * shape[2] * shape[3]);
+        pointers.push_back(outputs[i].data());
+        sizes.push_back(static_cast<int64_t>(outputs[i].size()));
+    }
+    EXPECT_EQ(fasternet_model_run(model, input.data(), static_cast<int64_t>(input.size()), batch, height, width, count,
+                                  pointers.data(), sizes.data()),
+              FASTERNET_OK)
+        << fasternet_last_error();
+    return outputs;
+}
+
+void ExpectClose(const std::vector<float>& actual, const std::vector<float>& expected, float tolerance) {
+    ASSERT_EQ(actual.size(), expected.size());
+    float scale = 0.0f;
+    for (float v : expected) scale = std::max(scale, std::fabs(v));
+    for (size_t i = 0; i < actual.size(); ++i) {
+        ASSERT_NEAR(actual[i], expected[i], tolerance * scale) << "at " << i;
+    }
+}
+
+TEST(CApi, VersionAndKernelSetQueries) {
+    EXPECT_STREQ(fasternet_version(), FASTERNET_VERSION);
+    EXPECT_TRUE(fasternet_kernel_set_supported(FASTERNET_KERNELS_REFERENCE));
+    EXPECT_STREQ(fasternet_kernel_set_name(FASTERNET_KERNELS_AVX512), "avx512");
+    EXPECT_TRUE(fasternet_kernel_set_supported(fasternet_active_kernel_set()));
+}
+
+TEST(CApi, ClassifierProducesFiniteLogitsOfTheRightShape) {
+    ModelHandle m = CreateRandom(TinyConfig(), 1);
+    int64_t shape[4];
+    ASSERT_EQ(fasternet_model_output_shape(m.model, 3, 37, 45, 0, shape), FASTERNET_OK);
+    EXPECT_EQ(shape[0], 3);
+    EXPECT_EQ(shape[1], 7);
+    const auto out = RunModel(m.model, RandomInput(3 * 3 * 37 * 45, 1), 3, 37, 45);
+    float spread = 0.0f;
+    for (float v : out[0]) {
+        EXPECT_TRUE(std::isfinite(v));
+        spread = std::max(spread, std::fabs(v - out[0][0]));
+    }
+    EXPECT_GT(spread, 0.0f) << "logits should depend on the input";
+}
+
+TEST(CApi, BatchedRunEqualsOneImageAtATime) {
+    ModelHandle m = CreateRandom(TinyConfig(), 1);
+    const int h = 33, w = 41, per_image = 3 * h * w;
+    const std::vector<float> input = RandomInput(3 * per_image, 2);
+    const auto batched = RunModel(m.model, input, 3, h, w);
+    for (int n = 0; n < 3; ++n) {
+        std::vector<float> one(input.begin() + n * per_image, input.begin() + (n + 1) * per_image);
+        const auto single = RunModel(m.model, one, 1, h, w);
+        std::vector<float> slice(batched[0].begin() + n * 7, batched[0].begin() + (n + 1) * 7);
+        ExpectClose(single[0], slice, 1e-5f);
+    }
+}
+
+TEST(CApi, TwoThreadsMatchOneThread) {
+    for (int backbone = 0; backbone <= 1; ++backbone) {
+        fasternet_model_config config = TinyConfig();
+        config.backbone = backbone;
+        ModelHandle one = CreateRandom(config, 1);
+        ModelHandle two = CreateRandom(config, 2);
+        const std::vector<float> input = RandomInput(2 * 3 * 64 * 48, 3);
+        const auto a = RunModel(one.model, input, 2, 64, 48);
+        const auto b = RunModel(two.model, input, 2, 64, 48);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) ExpectClose(b[i], a[i], 1e-5f);
+    }
+}
+
+TEST(CApi, EveryKernelSetMatchesTheReference) {
+    for (int set = FASTERNET_KERNELS_AVX2; set <= FASTERNET_KERNELS_NEON; ++set) {
+        const auto kernel_set = static_cast<fasternet_kernel_set>(set);
+        if (!fasternet_kernel_set_supported(kernel_set)) continue;
+        SCOPED_TRACE(fasternet_kernel_set_name(kernel_set));
+        for (int backbone = 0; backbone <= 1; ++backbone) {
+            fasternet_model_config config = TinyConfig();
+            config.backbone = backbone;
+            ModelHandle reference = CreateRandom(config, 2, FASTERNET_KERNELS_REFERENCE);
+            ModelHandle fast = CreateRandom(config, 2, kernel_set);
+            const std::vector<float> input = RandomInput(3 * 3 * 45 * 39, 4);
+            const auto expected = RunModel(reference.model, input, 3, 45, 39);
+            const auto actual = RunModel(fast.model, input, 3, 45, 39);
+            for (size_t i = 0; i < expected.size(); ++i) ExpectClose(actual[i], expected[i], 1e-4f);
+        }
+    }
+}
+
+TEST(CApi, ConcurrentCallersGetTheSameAnswer) {
+    ModelHandle m = CreateRandom(TinyConfig(), 2);
+    const std::vector<float> input = RandomInput(2 * 3 * 40 * 40, 5);
+    const auto expected = RunModel(m.model, input, 2, 40, 40);
+    std::vector<std::vector<std::vector<float>>> results(4);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 5; ++i) results[t] = RunModel(m.model, input, 2, 40, 40);
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) ExpectClose(r[0], expected[0], 0.0f);
+}
+
+TEST(CApi, BackboneReturnsFourNormalisedMaps) {
+    fasternet_model_config config = TinyConfig();
+    config.backbone = 1;
+    ModelHandle m = CreateRandom(config, 1);
+    ASSERT_EQ(fasternet_model_output_count(m.model), 4);
+    int64_t shape[4];
+    ASSERT_EQ(fasternet_model_output_shape(m.model, 2, 64, 96, 3, shape), FASTERNET_OK);
+    EXPECT_EQ(shape[1], 160);
+    EXPECT_EQ(shape[2], 2);
+    EXPECT_EQ(shape[3], 3);
+}
+
+TEST(CApi, WrongInputSizeIsAClearError) {
+    ModelHandle m = CreateRandom(TinyConfig(), 1);
+    std::vector<float> input(100), output(7);
+    float* outputs[] = {output.data()};
+    int64_t sizes[] = {7};
+    EXPECT_EQ(fasternet_model_run(m.model, input.data(), 100, 1, 32, 32, 1, outputs, sizes), FASTERNET_SHAPE_MISMATCH);
+    EXPECT_NE(std::string(fasternet_last_error()).find("expected 1 x 3 x 32 x 32"), std::string::npos)
+        << fasternet_last_error();
+    EXPECT_EQ(fasternet_model_run(m.model, input.data(), 100, 0, 32, 32, 1, outputs, sizes),
+              FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("batch"), std::string::npos);
+    std::vector<float> small(3 * 8 * 8);
+    EXPECT_EQ(fasternet_model_run(m.model, small.data(), 192, 1, 8, 8, 1, outputs, sizes),
+              FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("too small"), std::string::npos) << fasternet_last_error();
+    EXPECT_EQ(fasternet_model_run(nullptr, input.data(), 100, 1, 32, 32, 1, outputs, sizes),
+              FASTERNET_INVALID_ARGUMENT);
+}
+
+TEST(CApi, HugeInputIsRefusedBeforeAllocating) {
+    ModelHandle m = CreateRandom(TinyConfig(), 1);
+    float dummy = 0.0f, out = 0.0f;
+    float* outputs[] = {&out};
+    int64_t sizes[] = {int64_t{1000000} * 7};
+    const int64_t huge = int64_t{1000000} * 3 * 4096 * 4096;
+    EXPECT_EQ(fasternet_model_run(m.model, &dummy, huge, 1000000, 4096, 4096, 1, outputs, sizes),
+              FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("limit"), std::string::npos) << fasternet_last_error();
+}
+
+TEST(CApi, MissingAndUnexpectedTensorsAreListed) {
+    const fasternet_model_config config = TinyConfig();
+    std::vector<float> data(64 * 160, 0.5f);
+    fasternet_tensor tensors[2] = {};
+    tensors[0].name = "head.bias";
+    tensors[0].data = data.data();
+    tensors[0].ndim = 1;
+    tensors[0].shape[0] = 7;
+    tensors[1].name = "head.extra";
+    tensors[1].data = data.data();
+    tensors[1].ndim = 1;
+    tensors[1].shape[0] = 7;
+    fasternet_model* model = nullptr;
+    EXPECT_EQ(fasternet_model_create(&config, tensors, 2, nullptr, &model), FASTERNET_MISSING_TENSOR);
+    EXPECT_EQ(model, nullptr);
+    const std::string error = fasternet_last_error();
+    EXPECT_NE(error.find("missing tensors"), std::string::npos) << error;
+    EXPECT_NE(error.find("patch_embed.proj.weight"), std::string::npos) << error;
+    EXPECT_NE(error.find("unexpected tensors (1): head.extra"), std::string::npos) << error;
+
+    tensors[0].shape[0] = 8;
+    EXPECT_EQ(fasternet_model_create(&config, tensors, 1, nullptr, &model), FASTERNET_SHAPE_MISMATCH);
+    EXPECT_NE(std::string(fasternet_last_error()).find("'head.bias' has shape [8], expected [7]"), std::string::npos)
+        << fasternet_last_error();
+}
+
+}  // namespace
