@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# FasterNet.NET build driver. On a fresh Debian machine it installs what it needs.
+#
+#   ./build.sh            build everything (native Release, bindings check, managed, CLI)
+#   ./build.sh run        build, then the main job: classify the sample images, short benchmark
+#   ./build.sh test       build, then every test (CTest + NUnit); ends with "N passed, N failed"
+#   ./build.sh arm64      cross-build the linux-arm64 native library and native tests
+#   ./build.sh test-arm64 run the arm64 native tests under qemu-aarch64
+#   ./build.sh bindings   regenerate bindings/generated/NativeMethods.g.cs
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+CONFIG=Release
+NATIVE_BUILD="$ROOT/build/native"
+NATIVE_OUT="$ROOT/artifacts/native/linux-x64"
+BIN="$ROOT/artifacts/bin"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+JOBS="$(nproc 2>/dev/null || echo 2)"
+
+log() { printf '\n== %s\n' "$*"; }
+
+# Installs Debian packages that are missing (apt-get update only when something is).
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+ensure_native_tools() {
+  ensure_apt cmake g++ make libgtest-dev libbenchmark-dev libclang-common-14-dev
+}
+
+build_native() {
+  ensure_native_tools
+  log "native library (Release)"
+  cmake -S "$ROOT" -B "$NATIVE_BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$NATIVE_BUILD" -j"$JOBS"
+  mkdir -p "$NATIVE_OUT"
+  cp "$NATIVE_BUILD/native/libfasternet.so" "$NATIVE_OUT/libfasternet.so"
+}
+
+check_bindings() {
+  log "bindings: regenerate and compare with the committed file"
+  dotnet run -c "$CONFIG" --project "$ROOT/bindings/FasterNet.Bindings.Generator" -- \
+    --header native/include/fasternet.h --output bindings/generated/NativeMethods.g.cs --check
+}
+
+build_managed() {
+  log "managed build"
+  dotnet build "$ROOT/FasterNet.sln" -c "$CONFIG" -nologo -v quiet
+  log "CLI -> artifacts/bin/fasternet"
+  dotnet publish "$ROOT/managed/FasterNet.Cli/FasterNet.Cli.csproj" -c "$CONFIG" -o "$BIN" -nologo -v quiet --no-build
+}
+
+build_all() {
+  build_native
+  check_bindings
+  build_managed
+}
+
+# Sums CTest's and NUnit's counts into one "N passed, N failed" line.
+run_tests() {
+  local ctest_log="$ROOT/build/ctest.log" trx_dir="$ROOT/build/test-results"
+  local passed=0 failed=0 status=0
+  log "native tests (CTest)"
+  ctest --test-dir "$NATIVE_BUILD" --output-on-failure -j"$JOBS" 2>&1 | tee "$ctest_log" || status=1
+  local line
+  line="$(grep -E '[0-9]+ tests failed out of [0-9]+' "$ctest_log" | tail -1 || true)"
+  if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+    failed=$((failed + BASH_REMATCH[1]))
+    passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  else
+    echo "CTest printed no summary" >&2
+    status=1
+  fi
+
+  log "managed tests (NUnit)"
+  rm -rf "$trx_dir"
+  dotnet test "$ROOT/tests/FasterNet.Tests/FasterNet.Tests.csproj" -c "$CONFIG" --no-build -nologo \
+    --logger "trx;LogFileName=results.trx" --results-directory "$trx_dir" || status=1
+  local trx="$trx_dir/results.trx"
+  if [ -f "$trx" ]; then
+    local counters
+    counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
+    local p f
+    p="$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")"
+    f="$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")"
+    passed=$((passed + p))
+    failed=$((failed + f))
+  else
+    echo "NUnit wrote no results" >&2
+    status=1
+  fi
+  echo
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ] || status=1
+  return $status
+}
+
+main_job() {
+  local cli="$BIN/fasternet"
+  log "classify the sample images with the built-in Fashion-MNIST model"
+  "$cli" classify "$ROOT/samples/fashion-mnist" --top 3
+  log "benchmark: FasterNet-T0, batch 1, 224x224, side by side with ONNX Runtime"
+  "$cli" bench --model t0 --batch 1 --threads 1 --iterations 30 --peer onnxruntime
+}
+
+case "${1:-build}" in
+  build) build_all ;;
+  run) build_all; main_job ;;
+  test) build_all; run_tests ;;
+  bindings)
+    dotnet run -c "$CONFIG" --project "$ROOT/bindings/FasterNet.Bindings.Generator" -- \
+      --header native/include/fasternet.h --output bindings/generated/NativeMethods.g.cs ;;
+  arm64|test-arm64)
+    if [ -x "$ROOT/cmake/arm64.sh" ]; then "$ROOT/cmake/arm64.sh" "$1"; else echo "arm64 build is not set up yet" >&2; exit 2; fi ;;
+  *) echo "usage: $0 [build|run|test|arm64|test-arm64|bindings]" >&2; exit 2 ;;
+esac

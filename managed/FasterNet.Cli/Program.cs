@@ -1,0 +1,15 @@
+using System.CommandLine;
+using FasterNet.Cli.Commands;
+
+namespace FasterNet.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("FasterNet.NET: run and measure FasterNet (PConv) networks on the CPU.");
+        root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
+        return root.Parse(args).Invoke();
+    }
+}

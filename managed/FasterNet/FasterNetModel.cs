@@ -1,0 +1,207 @@
+using FasterNet.Interop;
+using FasterNet.Native;
+using FasterNet.Serialization;
+
+namespace FasterNet;
+
+/// <summary>
+/// A FasterNet ready to run: batch norms folded and weights packed once, in native memory.
+/// Input is NCHW float32 (PyTorch's layout). <see cref="Run(ReadOnlySpan{float}, int, int, int)"/>
+/// is one native call for the whole network and is safe to call from many threads at once.
+/// </summary>
+public sealed unsafe class FasterNetModel : IDisposable
+{
+    private readonly ModelHandle _handle;
+
+    private FasterNetModel(ModelSpec spec, ModelHandle handle)
+    {
+        Spec = spec;
+        _handle = handle;
+        KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle.DangerousGetHandle());
+        Threads = NativeMethods.ModelNumThreads(handle.DangerousGetHandle());
+        OutputCount = NativeMethods.ModelOutputCount(handle.DangerousGetHandle());
+    }
+
+    public ModelSpec Spec { get; }
+
+    /// <summary>The kernel set the model runs with (never Auto).</summary>
+    public KernelSet KernelSet { get; }
+
+    /// <summary>Threads each call uses.</summary>
+    public int Threads { get; }
+
+    /// <summary>1 for a classifier (logits); one per stage for a backbone.</summary>
+    public int OutputCount { get; }
+
+    /// <summary>Loads a PyTorch checkpoint (.pth) or a .safetensors file for <paramref name="spec"/>.</summary>
+    /// <exception cref="CheckpointFormatException">The file is not a readable checkpoint.</exception>
+    /// <exception cref="StateDictMismatchException">Tensors are missing or unexpected.</exception>
+    /// <exception cref="ShapeMismatchException">A tensor's shape differs from the spec's.</exception>
+    public static FasterNetModel FromCheckpoint(ModelSpec spec, string path, ModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        StateDict stateDict = path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+            ? SafeTensors.Read(path)
+            : TorchCheckpoint.Load(path);
+        try
+        {
+            return FromStateDict(spec, stateDict, options);
+        }
+        catch (FasterNetException e) when (e is StateDictMismatchException or ShapeMismatchException)
+        {
+            throw Rethrow(e, $"checkpoint '{path}' does not fit model {spec.Name}");
+        }
+    }
+
+    /// <summary>Builds the model from official state_dict names and tensors (batch-norm statistics included).</summary>
+    public static FasterNetModel FromStateDict(ModelSpec spec, IReadOnlyDictionary<string, Tensor> stateDict,
+                                               ModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        return new FasterNetModel(spec, NativeModel.Create(spec, stateDict, options ?? ModelOptions.Default));
+    }
+
+    /// <summary>Seeded random weights: for benchmarks and tests, not for predictions.</summary>
+    public static FasterNetModel CreateRandom(ModelSpec spec, ulong seed = 0, ModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return new FasterNetModel(spec, NativeModel.CreateRandom(spec, seed, options ?? ModelOptions.Default));
+    }
+
+    /// <summary>NCHW shape of output <paramref name="index"/> for an input batch of height x width.</summary>
+    public int[] OutputShape(int batch, int height, int width, int index = 0)
+    {
+        long* shape = stackalloc long[4];
+        NativeModel.ThrowIfFailed(NativeMethods.ModelOutputShape(Handle, batch, height, width, index, shape));
+        return [checked((int)shape[0]), checked((int)shape[1]), checked((int)shape[2]), checked((int)shape[3])];
+    }
+
+    /// <summary>Classifier logits, batch x classes, for an NCHW input of batch x channels x height x width.</summary>
+    public float[] Run(ReadOnlySpan<float> input, int batch, int height, int width)
+    {
+        RequireClassifier();
+        int[] shape = OutputShape(batch, height, width);
+        var logits = new float[(long)shape[0] * shape[1]];
+        Run(input, batch, height, width, logits);
+        return logits;
+    }
+
+    /// <summary>Writes classifier logits (batch x classes) into <paramref name="logits"/>.</summary>
+    public void Run(ReadOnlySpan<float> input, int batch, int height, int width, Span<float> logits)
+    {
+        RequireClassifier();
+        fixed (float* output = logits)
+        {
+            float** outputs = stackalloc float*[1];
+            long* sizes = stackalloc long[1];
+            outputs[0] = output;
+            sizes[0] = logits.Length;
+            RunNative(input, batch, height, width, 1, outputs, sizes);
+        }
+    }
+
+    /// <summary>Runs a classifier on a tensor of shape [N, C, H, W]; returns [N, classes].</summary>
+    public Tensor Run(Tensor input)
+    {
+        (int n, int h, int w) = CheckInput(input);
+        int[] shape = OutputShape(n, h, w);
+        return new Tensor([shape[0], shape[1]], Run(input.Data, n, h, w));
+    }
+
+    /// <summary>Backbone mode: the normalised feature map of every stage, each [N, C, H, W].</summary>
+    public Tensor[] RunBackbone(ReadOnlySpan<float> input, int batch, int height, int width)
+    {
+        if (!Spec.Backbone)
+            throw new InvalidOperationException($"model {Spec.Name} is a classifier; use Run, or a spec with Backbone = true");
+        var maps = new Tensor[OutputCount];
+        var handles = new System.Runtime.InteropServices.GCHandle[OutputCount];
+        try
+        {
+            float** outputs = stackalloc float*[OutputCount];
+            long* sizes = stackalloc long[OutputCount];
+            for (int i = 0; i < OutputCount; i++)
+            {
+                maps[i] = Tensor.Zeros(OutputShape(batch, height, width, i));
+                handles[i] = System.Runtime.InteropServices.GCHandle.Alloc(maps[i].Data,
+                    System.Runtime.InteropServices.GCHandleType.Pinned);
+                outputs[i] = (float*)handles[i].AddrOfPinnedObject();
+                sizes[i] = maps[i].ElementCount;
+            }
+            RunNative(input, batch, height, width, OutputCount, outputs, sizes);
+        }
+        finally
+        {
+            foreach (var h in handles)
+            {
+                if (h.IsAllocated)
+                    h.Free();
+            }
+        }
+        return maps;
+    }
+
+    /// <summary>Backbone mode on a tensor of shape [N, C, H, W].</summary>
+    public Tensor[] RunBackbone(Tensor input)
+    {
+        (int n, int h, int w) = CheckInput(input);
+        return RunBackbone(input.Data, n, h, w);
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    private nint Handle
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            return _handle.DangerousGetHandle();
+        }
+    }
+
+    private void RunNative(ReadOnlySpan<float> input, int batch, int height, int width, int count, float** outputs,
+                           long* sizes)
+    {
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            fixed (float* data = input)
+            {
+                NativeModel.ThrowIfFailed(NativeMethods.ModelRun(_handle.DangerousGetHandle(), data, input.Length,
+                    batch, height, width, count, outputs, sizes));
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new ObjectDisposedException(nameof(FasterNetModel));
+        }
+        finally
+        {
+            if (added)
+                _handle.DangerousRelease();
+        }
+    }
+
+    private (int N, int H, int W) CheckInput(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank != 4 || input.Dimension(1) != Spec.InChannels)
+            throw new ShapeMismatchException(
+                $"input has shape {input.ShapeString}, expected [N, {Spec.InChannels}, H, W]");
+        return (input.Dimension(0), input.Dimension(2), input.Dimension(3));
+    }
+
+    private void RequireClassifier()
+    {
+        if (Spec.Backbone)
+            throw new InvalidOperationException($"model {Spec.Name} is a backbone; use RunBackbone");
+    }
+
+    private static FasterNetException Rethrow(FasterNetException e, string context) => e switch
+    {
+        StateDictMismatchException => new StateDictMismatchException($"{context}: {e.Message}"),
+        ShapeMismatchException => new ShapeMismatchException($"{context}: {e.Message}"),
+        _ => e,
+    };
+}

@@ -1,0 +1,59 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace FasterNet.Native;
+
+/// <summary>
+/// Finds libfasternet for this process: FASTERNET_NATIVE_LIBRARY if set, else
+/// runtimes/&lt;rid&gt;/native/ beside the assembly (the NuGet layout), else the default search.
+/// </summary>
+internal static class NativeLibraryLoader
+{
+    internal const string LibraryName = "fasternet";
+
+    [ModuleInitializer]
+    internal static void Register() =>
+        NativeLibrary.SetDllImportResolver(typeof(NativeLibraryLoader).Assembly, Resolve);
+
+    private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        if (name != LibraryName)
+            return 0;
+        string? overridePath = Environment.GetEnvironmentVariable("FASTERNET_NATIVE_LIBRARY");
+        if (!string.IsNullOrEmpty(overridePath))
+            return NativeLibrary.Load(overridePath);
+        foreach (string candidate in Candidates())
+        {
+            if (File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out nint handle))
+                return handle;
+        }
+        return 0;
+    }
+
+    private static IEnumerable<string> Candidates()
+    {
+        string fileName = OperatingSystem.IsWindows() ? "fasternet.dll"
+            : OperatingSystem.IsMacOS() ? "libfasternet.dylib" : "libfasternet.so";
+        string baseDirectory = AppContext.BaseDirectory;
+        yield return Path.Combine(baseDirectory, "runtimes", RuntimeIdentifier, "native", fileName);
+        yield return Path.Combine(baseDirectory, fileName);
+    }
+
+    /// <summary>The runtime identifier of the native folder, e.g. linux-x64 or linux-arm64.</summary>
+    internal static string RuntimeIdentifier
+    {
+        get
+        {
+            string os = OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux";
+            string arch = RuntimeInformation.ProcessArchitecture switch
+            {
+                Architecture.X64 => "x64",
+                Architecture.Arm64 => "arm64",
+                Architecture.X86 => "x86",
+                var other => other.ToString().ToLowerInvariant(),
+            };
+            return $"{os}-{arch}";
+        }
+    }
+}
