@@ -188,6 +188,73 @@ FASTERNET_API fasternet_status fasternet_model_run(const fasternet_model* model,
                                                    int32_t width, int32_t output_count, float* const* outputs,
                                                    const int64_t* output_sizes);
 
+/* ---- Measurement: the roofline's ceilings, per-layer profiles, operator benchmarks ---- */
+
+/*
+ * Measured fp32 FMA throughput in GFLOP/s (2 flops per FMA lane) with `threads`
+ * threads (0: all cores) for about `seconds`, using the widest FMA the active
+ * kernel set has.
+ */
+FASTERNET_API fasternet_status fasternet_measure_peak(int32_t threads, double seconds, double* gflops);
+
+/*
+ * Measured memory bandwidth in GB/s (triad a[i] = b[i] + s * c[i]: 3 arrays of
+ * bytes / 3 each, counting 3 x 4 bytes per element) with `threads` threads.
+ */
+FASTERNET_API fasternet_status fasternet_measure_bandwidth(int32_t threads, int64_t bytes, double* gigabytes_per_second);
+
+#define FASTERNET_LAYER_NAME_SIZE 64
+
+/* Wall time of one layer in one profiled run. */
+typedef struct fasternet_layer_time {
+    char name[FASTERNET_LAYER_NAME_SIZE]; /* "input", "patch_embed", "stages.0.blocks.0.pw1", "stages.1", "head", ... */
+    double seconds;
+} fasternet_layer_time;
+
+/*
+ * Runs the network once like fasternet_model_run and reports the time of every
+ * layer in execution order: the input layout change ("input"), the embedding,
+ * each merging conv ("stages.<2s-1>"), each block's ".pconv", ".pw1", ".pw2"
+ * (the fused block's time split by what each part took), backbone norms
+ * ("norm<2s>") and the head ("head"). The times add up to the run's wall time.
+ * layer_count receives the number of layers (also when capacity is too small,
+ * which fails with FASTERNET_INVALID_ARGUMENT).
+ */
+FASTERNET_API fasternet_status fasternet_model_profile(const fasternet_model* model, const float* input,
+                                                       int64_t input_size, int32_t batch, int32_t height,
+                                                       int32_t width, fasternet_layer_time* layers,
+                                                       int32_t capacity, int32_t* layer_count);
+
+/* The operators of the paper's Table 1, each a 3x3 conv variant with stride 1 and padding 1. */
+typedef enum fasternet_operator {
+    FASTERNET_OPERATOR_CONV = 0,                 /* regular conv, channels -> channels */
+    FASTERNET_OPERATOR_GROUP_CONV = 1,           /* `groups` groups */
+    FASTERNET_OPERATOR_DEPTHWISE_CONV = 2,       /* one filter per channel */
+    FASTERNET_OPERATOR_PARTIAL_CONV = 3,         /* regular conv on channels / n_div, the rest untouched */
+    FASTERNET_OPERATOR_PARTIAL_CONV_POINTWISE = 4 /* PConv followed by a 1x1 conv over all channels */
+} fasternet_operator;
+
+typedef struct fasternet_operator_benchmark {
+    fasternet_operator op;
+    int32_t channels;
+    int32_t height;
+    int32_t width;
+    int32_t batch;
+    int32_t layers;     /* stacked layers per timed run (the paper: 10) */
+    int32_t groups;     /* GROUP_CONV */
+    int32_t n_div;      /* PARTIAL_CONV*: channels / n_div are convolved */
+    int32_t threads;    /* 0: all cores */
+    int32_t warmup;     /* untimed runs first */
+    fasternet_kernel_set kernel_set;
+} fasternet_operator_benchmark;
+
+/*
+ * Times `iterations` runs of `layers` stacked operators on random data and
+ * weights; seconds[i] receives run i's wall time.
+ */
+FASTERNET_API fasternet_status fasternet_benchmark_operator(const fasternet_operator_benchmark* benchmark,
+                                                            int32_t iterations, double* seconds);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,10 +2,12 @@
 // the thread-local last-error message. Nothing C++ crosses this boundary.
 #include <omp.h>
 
+#include <cstdio>
 #include <memory>
 #include <new>
 #include <string>
 
+#include "analysis/analysis.h"
 #include "common/error.h"
 #include "fasternet.h"
 #include "kernels/dispatch.h"
@@ -59,6 +61,24 @@ void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set
     }
     if (threads < 0 || threads > 1024) Fail(FASTERNET_INVALID_ARGUMENT, "num_threads must be 0..1024, got ", threads);
     if (threads == 0) threads = omp_get_num_procs();
+}
+
+int ThreadsOrAll(int32_t threads) {
+    if (threads < 0 || threads > 1024) Fail(FASTERNET_INVALID_ARGUMENT, "threads must be 0..1024, got ", threads);
+    return threads == 0 ? omp_get_num_procs() : threads;
+}
+
+void CheckInputSize(const fasternet::Model& m, int64_t input_size, int32_t batch, int32_t height, int32_t width) {
+    if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
+    if (height < 1 || width < 1) {
+        Fail(FASTERNET_INVALID_ARGUMENT, "input height and width must be positive, got ", height, "x", width);
+    }
+    const int64_t channels = m.architecture().config().in_channels;
+    const double expected = double(batch) * channels * height * width;
+    if (double(input_size) != expected) {
+        Fail(FASTERNET_SHAPE_MISMATCH, "input has ", input_size, " floats, expected ", batch, " x ", channels, " x ",
+             height, " x ", width, " = ", static_cast<int64_t>(expected));
+    }
 }
 
 fasternet::Model* CreateModel(const fasternet_model_config* config, const fasternet_tensor* tensors,
@@ -170,16 +190,7 @@ fasternet_status fasternet_model_run(const fasternet_model* model, const float* 
         RequireNotNull(outputs, "outputs");
         RequireNotNull(output_sizes, "output_sizes");
         const fasternet::Model& m = *model->model;
-        if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
-        const int64_t channels = m.architecture().config().in_channels;
-        if (height < 1 || width < 1) {
-            Fail(FASTERNET_INVALID_ARGUMENT, "input height and width must be positive, got ", height, "x", width);
-        }
-        const double expected_input = double(batch) * channels * height * width;
-        if (double(input_size) != expected_input) {
-            Fail(FASTERNET_SHAPE_MISMATCH, "input has ", input_size, " floats, expected ", batch, " x ", channels,
-                 " x ", height, " x ", width, " = ", static_cast<int64_t>(expected_input));
-        }
+        CheckInputSize(m, input_size, batch, height, width);
         if (output_count != m.output_count()) {
             Fail(FASTERNET_INVALID_ARGUMENT, "the model has ", m.output_count(), " output(s), ", output_count,
                  " were given");
@@ -194,6 +205,58 @@ fasternet_status fasternet_model_run(const fasternet_model* model, const float* 
             }
         }
         m.Run(input, batch, height, width, outputs);
+    });
+}
+
+fasternet_status fasternet_measure_peak(int32_t threads, double seconds, double* gflops) {
+    return Guard([&] {
+        RequireNotNull(gflops, "gflops");
+        if (!(seconds > 0.0 && seconds <= 60.0)) Fail(FASTERNET_INVALID_ARGUMENT, "seconds must be in (0, 60], got ", seconds);
+        *gflops = fasternet::MeasurePeakGflops(ThreadsOrAll(threads), seconds);
+    });
+}
+
+fasternet_status fasternet_measure_bandwidth(int32_t threads, int64_t bytes, double* gigabytes_per_second) {
+    return Guard([&] {
+        RequireNotNull(gigabytes_per_second, "gigabytes_per_second");
+        if (bytes < (int64_t{1} << 20) || bytes > (int64_t{16} << 30)) {
+            Fail(FASTERNET_INVALID_ARGUMENT, "bytes must be between 1 MiB and 16 GiB, got ", bytes);
+        }
+        *gigabytes_per_second = fasternet::MeasureBandwidth(ThreadsOrAll(threads), bytes);
+    });
+}
+
+fasternet_status fasternet_model_profile(const fasternet_model* model, const float* input, int64_t input_size,
+                                         int32_t batch, int32_t height, int32_t width, fasternet_layer_time* layers,
+                                         int32_t capacity, int32_t* layer_count) {
+    return Guard([&] {
+        RequireNotNull(model, "model");
+        RequireNotNull(input, "input");
+        RequireNotNull(layer_count, "layer_count");
+        const fasternet::Model& m = *model->model;
+        CheckInputSize(m, input_size, batch, height, width);
+        std::vector<fasternet::LayerTime> times;
+        m.Profile(input, batch, height, width, times);
+        *layer_count = static_cast<int32_t>(times.size());
+        if (capacity < static_cast<int32_t>(times.size()) || !layers) {
+            Fail(FASTERNET_INVALID_ARGUMENT, "layers has room for ", capacity, " entries, the model has ", times.size());
+        }
+        for (size_t i = 0; i < times.size(); ++i) {
+            std::snprintf(layers[i].name, FASTERNET_LAYER_NAME_SIZE, "%s", times[i].name.c_str());
+            layers[i].seconds = times[i].seconds;
+        }
+    });
+}
+
+fasternet_status fasternet_benchmark_operator(const fasternet_operator_benchmark* benchmark, int32_t iterations,
+                                              double* seconds) {
+    return Guard([&] {
+        RequireNotNull(benchmark, "benchmark");
+        RequireNotNull(seconds, "seconds");
+        if (iterations < 1 || iterations > 100000) {
+            Fail(FASTERNET_INVALID_ARGUMENT, "iterations must be 1..100000, got ", iterations);
+        }
+        fasternet::BenchmarkOperator(*benchmark, iterations, seconds);
     });
 }
 

@@ -87,12 +87,26 @@ struct AffineArgs {
     float* output = nullptr;
 };
 
+// Depthwise 3x3 conv, stride 1, pad 1, one NHWC image, output rows
+// [row_begin, row_end): out[y][x][c] = bias[c] + sum_ky,kx in[y+ky-1][x+kx-1][c] * w[ky][kx][c].
+// Weights are [3][3][channels] (channels contiguous, unpadded). Used by the
+// operator benchmarks (the paper's DWConv), not by FasterNet itself.
+struct DepthwiseConvArgs {
+    const float* input = nullptr;
+    int h = 0, w = 0, channels = 0;  // pixel stride = channels for input and output
+    const float* weights = nullptr;
+    const float* bias = nullptr;  // channels floats or nullptr
+    float* output = nullptr;
+    int row_begin = 0, row_end = 0;
+};
+
 struct KernelSet {
     const char* name;
     void (*gemm)(const GemmArgs&);
     void (*conv)(const ConvArgs&);
     void (*global_average_pool)(const PoolArgs&);
     void (*channel_affine)(const AffineArgs&);
+    void (*depthwise_conv)(const DepthwiseConvArgs&);
 };
 
 // Every set the build contains; a set whose CPU support is missing returns nullptr.

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -147,12 +148,57 @@ void RunGemmShare(const KernelSet& kernels, const GemmArgs& args, int thread, in
     kernels.gemm(part);
 }
 
+std::string WithoutTrailingDot(const std::string& prefix) { return prefix.substr(0, prefix.size() - 1); }
+
 const float* OrNull(const AlignedBuffer& buffer) { return buffer.size() ? buffer.data() : nullptr; }
 
 }  // namespace
 
 struct Scratch {
     AlignedBuffer buffer;
+};
+
+// Layer times of one profiled run, taken by thread 0 right after each barrier,
+// so a layer's time is the wall time until its slowest thread finished.
+class Profiler {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    Profiler() : last_(Clock::now()) {}
+
+    void Mark(const std::string& name) {
+        const Clock::time_point now = Clock::now();
+        layers.push_back({name, std::chrono::duration<double>(now - last_).count()});
+        last_ = now;
+    }
+
+    // A fused block: its wall time split in proportion to what thread 0 spent in each part.
+    void MarkBlock(const std::string& prefix) {
+        const Clock::time_point now = Clock::now();
+        const double total = std::chrono::duration<double>(now - last_).count();
+        const double measured = part_seconds_[0] + part_seconds_[1] + part_seconds_[2];
+        static const char* const kParts[] = {".pconv", ".pw1", ".pw2"};
+        for (int i = 0; i < 3; ++i) {
+            const double share = measured > 0.0 ? part_seconds_[i] / measured : 1.0 / 3.0;
+            layers.push_back({prefix + kParts[i], total * share});
+            part_seconds_[i] = 0.0;
+        }
+        last_ = now;
+    }
+
+    // Times one part of a fused block on thread 0.
+    template <typename Fn>
+    void TimePart(int part, Fn&& fn) {
+        const Clock::time_point start = Clock::now();
+        fn();
+        part_seconds_[part] += std::chrono::duration<double>(Clock::now() - start).count();
+    }
+
+    std::vector<LayerTime> layers;
+
+private:
+    Clock::time_point last_;
+    double part_seconds_[3] = {0.0, 0.0, 0.0};
 };
 
 // Where each activation lives in the scratch buffer for one input geometry.
@@ -315,11 +361,28 @@ void Model::Run(const float* input, int batch, int height, int width, float* con
         Fail(FASTERNET_OUT_OF_MEMORY, "could not allocate ", plan.total * 4 / (1024 * 1024),
              " MiB of activation memory for batch ", batch, " at ", height, "x", width);
     }
-    Forward(plan, *scratch, input, outputs);
+    Forward(plan, *scratch, input, outputs, nullptr);
     ReleaseScratch(std::move(scratch));
 }
 
-void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs) const {
+void Model::Profile(const float* input, int batch, int height, int width, std::vector<LayerTime>& layers) const {
+    std::vector<std::vector<float>> storage(output_count());
+    std::vector<float*> outputs;
+    for (int i = 0; i < output_count(); ++i) {
+        const std::vector<int64_t> s = OutputShape(batch, height, width, i);
+        storage[i].resize(static_cast<size_t>(s[0] * s[1] * s[2] * s[3]));
+        outputs.push_back(storage[i].data());
+    }
+    const Plan plan = MakePlan(batch, height, width);
+    std::unique_ptr<Scratch> scratch = AcquireScratch(plan.total);
+    Profiler profiler;
+    Forward(plan, *scratch, input, outputs.data(), &profiler);
+    ReleaseScratch(std::move(scratch));
+    layers = std::move(profiler.layers);
+}
+
+void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+                    Profiler* profiler) const {
     const fasternet_model_config& config = architecture_.config();
     const KernelSet& k = *kernels_;
     float* base = scratch.buffer.data();
@@ -328,6 +391,15 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
     const int batch = plan.batch;
 
     const auto body = [&](int thread, int threads) {
+        Profiler* const timer = thread == 0 ? profiler : nullptr;
+        // Runs fn, timed as part `part` of a fused block when profiling.
+        const auto part = [timer](int index, auto&& fn) {
+            if (timer) {
+                timer->TimePart(index, fn);
+            } else {
+                fn();
+            }
+        };
         // NCHW -> NHWC.
         const int in_c = config.in_channels, H = plan.height, W = plan.width;
         ForEachRowRange(batch, H, thread, threads, [&](int n, int r0, int r1) {
@@ -341,6 +413,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
             }
         });
 #pragma omp barrier
+        if (timer) timer->Mark("input");
         // Patch embedding.
         int current = 0;
         {
@@ -361,6 +434,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
             });
         }
 #pragma omp barrier
+        if (timer) timer->Mark("patch_embed");
         int h = plan.sizes.embed_h, w = plan.sizes.embed_w;
         float* tile = base + plan.thread_tiles + plan.thread_tile_size * thread;
         for (size_t s = 0; s < stages_.size(); ++s) {
@@ -389,11 +463,13 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                 h = oh;
                 w = ow;
 #pragma omp barrier
+                if (timer) timer->Mark(WithoutTrailingDot(MergePrefix(static_cast<int>(s))));
             }
             const int tile_rows = plan.tile_rows[s];
             float* partial_tile = tile;
             float* hidden_tile = tile + plan.partial_tile_size;
-            for (const PackedBlock& block : stage.blocks) {
+            for (size_t b = 0; b < stage.blocks.size(); ++b) {
+                const PackedBlock& block = stage.blocks[b];
                 const float* x = activations[current];
                 float* y = activations[1 - current];
                 // The fused block, tile by tile: PConv -> PW1 + BN + act -> PW2 + residual.
@@ -414,7 +490,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                         pc.out_pixel_stride = cp;
                         pc.out_h = h, pc.out_w = w, pc.out_c = cp;
                         pc.row_begin = t0, pc.row_end = t1;
-                        k.conv(pc);
+                        part(0, [&] { k.conv(pc); });
 
                         GemmArgs expand;
                         expand.m = pixels;
@@ -432,7 +508,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                         expand.activation = architecture_.activation();
                         expand.c = hidden_tile;
                         expand.ldc = hidden;
-                        k.gemm(expand);
+                        part(1, [&] { k.gemm(expand); });
 
                         GemmArgs project;
                         project.m = pixels;
@@ -445,11 +521,12 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                         project.ldr = dim;
                         project.c = out_image + first * dim;
                         project.ldc = dim;
-                        k.gemm(project);
+                        part(2, [&] { k.gemm(project); });
                     }
                 });
                 current = 1 - current;
 #pragma omp barrier
+                if (timer) timer->MarkBlock(WithoutTrailingDot(BlockPrefix(static_cast<int>(s), static_cast<int>(b))));
             }
             if (architecture_.backbone()) {
                 // The stage's output norm, then NHWC -> NCHW into the caller's buffer.
@@ -473,6 +550,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                     }
                 });
 #pragma omp barrier
+                if (timer) timer->Mark(WithoutTrailingDot(BackboneNormPrefix(static_cast<int>(s))));
             }
         }
         if (architecture_.backbone()) return;
@@ -516,6 +594,10 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
         fc.c = outputs[0];
         fc.ldc = config.num_classes;
         RunGemmShare(k, fc, thread, threads);
+        if (profiler) {
+#pragma omp barrier
+            if (timer) timer->Mark("head");
+        }
     };
 
     if (num_threads_ <= 1) {

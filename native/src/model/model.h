@@ -45,6 +45,12 @@ struct PackedStage {
 };
 
 struct Scratch;
+class Profiler;
+
+struct LayerTime {
+    std::string name;
+    double seconds = 0.0;
+};
 
 class Model {
 public:
@@ -63,10 +69,14 @@ public:
     // Runs the network; outputs[i] must hold OutputShape(..., i) floats.
     void Run(const float* input, int batch, int height, int width, float* const* outputs) const;
 
+    // Runs once (outputs discarded) and reports each layer's wall time in execution order.
+    void Profile(const float* input, int batch, int height, int width, std::vector<LayerTime>& layers) const;
+
 private:
     struct Plan;
     Plan MakePlan(int batch, int height, int width) const;
-    void Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs) const;
+    void Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+                 Profiler* profiler) const;
     std::unique_ptr<Scratch> AcquireScratch(size_t floats) const;
     void ReleaseScratch(std::unique_ptr<Scratch> scratch) const;
 

@@ -1,0 +1,20 @@
+// Measurements behind the C ABI's roofline, profile and operator-benchmark calls.
+#pragma once
+
+#include <cstdint>
+
+#include "fasternet.h"
+
+namespace fasternet {
+
+// fp32 FMA throughput in GFLOP/s with `threads` threads (>= 1) over about `seconds`.
+double MeasurePeakGflops(int threads, double seconds);
+
+// Triad bandwidth in GB/s over `bytes` bytes in total with `threads` threads (>= 1).
+double MeasureBandwidth(int threads, int64_t bytes);
+
+// Times `iterations` runs of the stacked operators; seconds[i] = run i's wall time.
+// Throws Error naming a bad field.
+void BenchmarkOperator(const fasternet_operator_benchmark& benchmark, int iterations, double* seconds);
+
+}  // namespace fasternet
