@@ -10,6 +10,7 @@ public static class Program
         var root = new RootCommand("FasterNet.NET: run and measure FasterNet (PConv) networks on the CPU.");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -40,9 +40,7 @@ public sealed unsafe class FasterNetModel : IDisposable
     public static FasterNetModel FromCheckpoint(ModelSpec spec, string path, ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        StateDict stateDict = path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
-            ? SafeTensors.Read(path)
-            : TorchCheckpoint.Load(path);
+        StateDict stateDict = Checkpoint.Load(path);
         try
         {
             return FromStateDict(spec, stateDict, options);
