@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fasternet.h"
+#include "model/architecture.h"
 #include "test_configs.h"
 
 namespace {
@@ -218,8 +219,29 @@ TEST(CApi, MissingAndUnexpectedTensorsAreListed) {
     EXPECT_NE(error.find("patch_embed.proj.weight"), std::string::npos) << error;
     EXPECT_NE(error.find("unexpected tensors (1): head.extra"), std::string::npos) << error;
 
-    tensors[0].shape[0] = 8;
-    EXPECT_EQ(fasternet_model_create(&config, tensors, 1, nullptr, &model), FASTERNET_SHAPE_MISMATCH);
+}
+
+TEST(CApi, WrongShapeIsNamedWhenEveryNameIsRight) {
+    const fasternet_model_config config = TinyConfig();
+    const auto expected = fasternet::Architecture(config).ExpectedTensors();
+    std::vector<std::vector<float>> storage;
+    std::vector<fasternet_tensor> tensors;
+    for (const auto& t : expected) {
+        int64_t count = 1;
+        for (int64_t d : t.shape) count *= d;
+        storage.emplace_back(static_cast<size_t>(count) + 1, 0.5f);
+        fasternet_tensor view{};
+        view.name = t.name.c_str();
+        view.data = storage.back().data();
+        view.ndim = static_cast<int32_t>(t.shape.size());
+        for (int d = 0; d < view.ndim; ++d) view.shape[d] = t.shape[d];
+        if (t.name == "head.bias") view.shape[0] = 8;
+        tensors.push_back(view);
+    }
+    fasternet_model* model = nullptr;
+    EXPECT_EQ(fasternet_model_create(&config, tensors.data(), static_cast<int32_t>(tensors.size()), nullptr, &model),
+              FASTERNET_SHAPE_MISMATCH);
+    EXPECT_EQ(model, nullptr);
     EXPECT_NE(std::string(fasternet_last_error()).find("'head.bias' has shape [8], expected [7]"), std::string::npos)
         << fasternet_last_error();
 }

@@ -56,6 +56,7 @@ std::map<std::string, TensorView> CheckStateDict(const Architecture& architectur
 
     std::map<std::string, TensorView> found;
     std::vector<std::string> unexpected;
+    std::vector<std::string> wrong_shapes;
     for (int32_t i = 0; i < tensor_count; ++i) {
         const fasternet_tensor& t = tensors[i];
         if (!t.name) Fail(FASTERNET_INVALID_ARGUMENT, "tensor ", i, " has no name");
@@ -71,8 +72,8 @@ std::map<std::string, TensorView> CheckStateDict(const Architecture& architectur
         }
         std::vector<int64_t> shape(t.shape, t.shape + t.ndim);
         if (shape != it->second) {
-            Fail(FASTERNET_SHAPE_MISMATCH, "tensor '", name, "' has shape ", ShapeString(shape), ", expected ",
-                 ShapeString(it->second));
+            wrong_shapes.push_back("tensor '" + name + "' has shape " + ShapeString(shape) + ", expected " +
+                                   ShapeString(it->second));
         }
         if (!t.data) Fail(FASTERNET_INVALID_ARGUMENT, "tensor '", name, "' has no data");
         if (!found.emplace(name, TensorView{t.data, shape}).second) {
@@ -89,7 +90,15 @@ std::map<std::string, TensorView> CheckStateDict(const Architecture& architectur
         if (!missing.empty()) AppendList(message, "missing tensors", missing);
         if (!missing.empty() && !unexpected.empty()) message << "; ";
         if (!unexpected.empty()) AppendList(message, "unexpected tensors", unexpected);
+        if (!wrong_shapes.empty()) message << "; and " << wrong_shapes.size() << " tensor(s) of the wrong shape";
         throw Error(missing.empty() ? FASTERNET_UNEXPECTED_TENSOR : FASTERNET_MISSING_TENSOR, message.str());
+    }
+    if (!wrong_shapes.empty()) {
+        // Names are all right: the config (widths, n_div, mlp_ratio, patch sizes) differs from the checkpoint's.
+        std::ostringstream message;
+        for (size_t i = 0; i < wrong_shapes.size() && i < 3; ++i) message << (i ? "; " : "") << wrong_shapes[i];
+        if (wrong_shapes.size() > 3) message << "; ... and " << wrong_shapes.size() - 3 << " more";
+        throw Error(FASTERNET_SHAPE_MISMATCH, message.str());
     }
     return found;
 }
