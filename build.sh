@@ -36,7 +36,7 @@ ensure_apt() {
 }
 
 ensure_native_tools() {
-  ensure_apt cmake g++ make libgtest-dev libbenchmark-dev libclang-common-14-dev
+  ensure_apt cmake g++ make libgtest-dev libbenchmark-dev libclang-common-14-dev dataset-fashion-mnist
 }
 
 build_native() {

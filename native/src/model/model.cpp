@@ -107,7 +107,7 @@ void Share(int64_t count, int thread, int threads, int64_t& begin, int64_t& end)
     end = count * (thread + 1) / threads;
 }
 
-// Calls fn(image, row_begin, row_end) for this thread's share of batch * rows rows.
+// Calls fn(image, begin, end) for this thread's share of batch * rows rows (or pixels).
 template <typename Fn>
 void ForEachRowRange(int batch, int rows, int thread, int threads, Fn&& fn) {
     int64_t begin, end;
@@ -205,7 +205,7 @@ private:
 struct Model::Plan {
     int batch = 0, height = 0, width = 0;
     MapSizes sizes;
-    std::vector<int> tile_rows;  // per stage: rows of one fused-block tile
+    std::vector<int> tile_rows;  // per stage: one fused-block tile holds at most tile_rows * width pixels
     size_t input = 0;            // NHWC copy of the input
     size_t activations[2] = {0, 0};
     size_t thread_tiles = 0;  // per thread: PConv tile, hidden tile, one output row
@@ -299,7 +299,8 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
         const double row_bytes = Product({double(w), double(st.hidden_dim), 4.0});
         int rows = static_cast<int>(std::clamp(kBlockTileBytes / row_bytes, 1.0, double(h)));
         plan.tile_rows.push_back(rows);
-        const double partial = Product({double(rows), double(w), double(st.partial_dim)});
+        // A tile of rows * w pixels may start mid-row, so PConv may need one row more.
+        const double partial = Product({double(std::min(rows + 1, h)), double(w), double(st.partial_dim)});
         partial_floats = std::max(partial_floats, partial);
         tile_floats = std::max(tile_floats, Product({double(rows), double(w), double(st.hidden_dim)}) +
                                                 Product({double(w), double(st.dim)}));
@@ -473,30 +474,32 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                 const float* x = activations[current];
                 float* y = activations[1 - current];
                 // The fused block, tile by tile: PConv -> PW1 + BN + act -> PW2 + residual.
-                ForEachRowRange(batch, h, thread, threads, [&](int n, int r0, int r1) {
+                // Threads split pixels, not rows, so that small late-stage maps (7x7) balance.
+                const int64_t tile_pixels = int64_t{tile_rows} * w;
+                ForEachRowRange(batch, h * w, thread, threads, [&](int n, int p0, int p1) {
                     const float* image = x + static_cast<int64_t>(n) * h * w * dim;
                     float* out_image = y + static_cast<int64_t>(n) * h * w * dim;
-                    for (int t0 = r0; t0 < r1; t0 += tile_rows) {
-                        const int t1 = std::min(r1, t0 + tile_rows);
-                        const int64_t pixels = int64_t{t1 - t0} * w;
-                        const int64_t first = int64_t{t0} * w;
+                    for (int64_t first = p0; first < p1; first += tile_pixels) {
+                        const int64_t pixels = std::min<int64_t>(p1 - first, tile_pixels);
+                        const int row_begin = static_cast<int>(first / w);
+                        const int row_end = static_cast<int>((first + pixels - 1) / w) + 1;
                         ConvArgs pc;
                         pc.input = image;
                         pc.in_pixel_stride = dim;
                         pc.in_h = h, pc.in_w = w, pc.in_c = cp;
                         pc.kernel = 3, pc.stride = 1, pc.pad = 1;
                         pc.packed_weights = block.partial_conv.weights.data();
-                        pc.output = partial_tile - first * cp;  // the kernel indexes by absolute row
+                        pc.output = partial_tile - int64_t{row_begin} * w * cp;  // the kernel indexes by absolute row
                         pc.out_pixel_stride = cp;
                         pc.out_h = h, pc.out_w = w, pc.out_c = cp;
-                        pc.row_begin = t0, pc.row_end = t1;
+                        pc.row_begin = row_begin, pc.row_end = row_end;
                         part(0, [&] { k.conv(pc); });
 
                         GemmArgs expand;
                         expand.m = pixels;
                         expand.k = dim;
                         expand.n = hidden;
-                        expand.a = partial_tile;
+                        expand.a = partial_tile + (first - int64_t{row_begin} * w) * cp;
                         expand.lda = cp;
                         if (cp < dim) {
                             expand.a2 = image + first * dim + cp;  // untouched channels, read in place
