@@ -11,6 +11,14 @@ public static class Program
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(ExportOnnxCommand.Create());
+        Command bench = BenchCommand.Create();
+        bench.Subcommands.Add(BenchOpsCommand.Create());
+        root.Subcommands.Add(bench);
+        root.Subcommands.Add(ProfileCommand.Create());
+        root.Subcommands.Add(PlotCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(ClassifyCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
