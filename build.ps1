@@ -12,7 +12,8 @@ $Root = $PSScriptRoot
 Set-Location $Root
 $Config = 'Release'
 $NativeBuild = Join-Path $Root 'build/native'
-$Rid = if ($IsWindows) { 'win-x64' } elseif ($IsMacOS) { 'osx-x64' } else { 'linux-x64' }
+$Arch = if ([System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq [System.Runtime.InteropServices.Architecture]::Arm64) { "arm64" } else { "x64" }
+$Rid = if ($IsWindows) { "win-$Arch" } elseif ($IsMacOS) { "osx-$Arch" } else { "linux-$Arch" }
 $NativeOut = Join-Path $Root "artifacts/native/$Rid"
 $Bin = Join-Path $Root 'artifacts/bin'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'

@@ -13,7 +13,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 CONFIG=Release
 NATIVE_BUILD="$ROOT/build/native"
-NATIVE_OUT="$ROOT/artifacts/native/linux-x64"
+case "$(uname -m)" in aarch64|arm64) NATIVE_RID=linux-arm64 ;; *) NATIVE_RID=linux-x64 ;; esac
+NATIVE_OUT="$ROOT/artifacts/native/$NATIVE_RID"
 BIN="$ROOT/artifacts/bin"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 JOBS="$(nproc 2>/dev/null || echo 2)"

@@ -8,8 +8,15 @@ namespace FasterNet.Native;
 /// Finds libfasternet for this process: FASTERNET_NATIVE_LIBRARY if set, else
 /// runtimes/&lt;rid&gt;/native/ beside the assembly (the NuGet layout), else the default search.
 /// </summary>
-internal static class NativeLibraryLoader
+internal static partial class NativeLibraryLoader
 {
+    /// <summary>
+    /// OpenMP workers spin this many rounds waiting for work before they sleep: long enough to
+    /// bridge the barriers inside one inference, short enough (well under a millisecond) that no
+    /// core keeps burning after a call returns. libgomp's default spins for many milliseconds.
+    /// </summary>
+    internal const string DefaultSpinCount = "10000";
+
     internal const string LibraryName = "fasternet";
 
     [ModuleInitializer]
@@ -20,6 +27,7 @@ internal static class NativeLibraryLoader
     {
         if (name != LibraryName)
             return 0;
+        SetOpenMpWaitPolicy();
         string? overridePath = Environment.GetEnvironmentVariable("FASTERNET_NATIVE_LIBRARY");
         if (!string.IsNullOrEmpty(overridePath))
             return NativeLibrary.Load(overridePath);
@@ -30,6 +38,18 @@ internal static class NativeLibraryLoader
         }
         return 0;
     }
+
+    // libgomp reads its settings once, when it is loaded with libfasternet: set them before.
+    // A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT always wins.
+    private static void SetOpenMpWaitPolicy()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null)
+            return;
+        SetEnvironmentVariable("GOMP_SPINCOUNT", DefaultSpinCount, overwrite: 0);
+    }
+
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SetEnvironmentVariable(string name, string value, int overwrite);
 
     private static IEnumerable<string> Candidates()
     {

@@ -1,8 +1,12 @@
-#include "kernels/kernels.h"
+// The NEON kernel table. Every AArch64 CPU has Advanced SIMD, so the set is always available there.
+#include "kernels/arm_neon/kernels_neon.h"
 
 namespace fasternet {
 
-// Not implemented yet: the dispatcher falls back to the next set.
-const KernelSet* NeonKernels() { return nullptr; }
+const KernelSet* NeonKernels() {
+    static const KernelSet set = {"neon", neon::Gemm, neon::Conv, neon::GlobalAveragePool, neon::ChannelAffine,
+                                  neon::DepthwiseConv};
+    return &set;
+}
 
 }  // namespace fasternet
