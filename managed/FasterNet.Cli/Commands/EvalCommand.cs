@@ -1,0 +1,318 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using FasterNet.Data;
+using FasterNet.Imaging;
+using Spectre.Console;
+
+namespace FasterNet.Cli.Commands;
+
+/// <summary>
+/// `fasternet eval`: accuracy of a Fashion-MNIST classifier on the 10,000 test images (the built-in model by default),
+/// per class and as a confusion matrix, with throughput, and how many predictions differ from PyTorch's.
+/// </summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var dataset = new Option<string>("--dataset")
+        {
+            Description = "Dataset to evaluate on (fashion-mnist)",
+            DefaultValueFactory = _ => "fashion-mnist",
+        };
+        var dir = new Option<DirectoryInfo?>("--dir")
+        {
+            Description = $"Folder with the gzipped IDX files (default {FashionMnist.DefaultDirectory})",
+        };
+        var weights = new Option<FileInfo?>("--weights", "-w")
+        {
+            Description = "Checkpoint of a Fashion-MNIST model, with --config; default: the built-in model",
+        };
+        var config = new Option<FileInfo?>("--config")
+        {
+            Description = "The model's config.json (constructor arguments, mean, std, input_size, class_names)",
+        };
+        var batch = new Option<int>("--batch", "-b") { Description = "Images per inference call", DefaultValueFactory = _ => 256 };
+        var threads = CommonOptions.Threads();
+        var isa = CommonOptions.Isa();
+        var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N test images" };
+        var compare = new Option<FileInfo?>("--compare-predictions")
+        {
+            Description = "PyTorch's predictions (.npy of class indices) to count differences against; default: " +
+                          "test_predictions.npy beside --config, or the built-in model's",
+        };
+        var json = CommonOptions.Json();
+        var command = new Command("eval", "Accuracy, per-class accuracy, confusion matrix and images/s on a test set")
+        {
+            dataset, dir, weights, config, batch, threads, isa, limit, compare, json,
+        };
+        command.SetAction(result => CommonOptions.Guard(() =>
+        {
+            string name = result.GetValue(dataset)!;
+            if (!string.Equals(name, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"--dataset '{name}' is not supported; the one dataset is fashion-mnist");
+            int batchSize = result.GetValue(batch);
+            if (batchSize <= 0)
+                throw new ArgumentException($"--batch {batchSize} must be positive");
+            if (result.GetValue(limit) is <= 0)
+                throw new ArgumentException($"--limit {result.GetValue(limit)} must be positive");
+
+            EvaluatedModel evaluated = EvaluatedModel.Resolve(result.GetValue(weights), result.GetValue(config), result.GetValue(compare));
+            LabeledImages test = FashionMnist.Load(DatasetSplit.Test, result.GetValue(dir)?.FullName);
+            int count = Math.Min(result.GetValue(limit) ?? test.Count, test.Count);
+            var options = new ModelOptions { Threads = result.GetValue(threads), KernelSet = Runtime.ParseKernelSet(result.GetValue(isa)!) };
+            using FasterNetModel model = evaluated.Load(options);
+
+            EvalReport report = Evaluate(model, evaluated, test, count, batchSize);
+            if (result.GetValue(json))
+                PrintJson(report);
+            else
+                PrintText(report);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static EvalReport Evaluate(FasterNetModel model, EvaluatedModel evaluated, LabeledImages test, int count, int batchSize)
+    {
+        Preprocessor preprocessor = evaluated.Preprocessor;
+        int size = preprocessor.Options.Size, classes = model.Spec.NumClasses, perImage = preprocessor.ValuesPerImage;
+        var predictions = new int[count];
+        var input = new float[(long)Math.Min(batchSize, count) * perImage];
+        var logits = new float[(long)Math.Min(batchSize, count) * classes];
+        var total = new Stopwatch();
+        var inference = new Stopwatch();
+
+        ProgressReporter.Run("eval", count, showPlainLines: count > batchSize, advance =>
+        {
+            total.Start();
+            for (int start = 0; start < count; start += batchSize)
+            {
+                int n = Math.Min(batchSize, count - start);
+                for (int i = 0; i < n; i++)
+                {
+                    PixelImage image = PixelImage.FromGray(test.Images.Image(start + i), test.Images.Rows, test.Images.Columns);
+                    preprocessor.ProcessInto(image, input.AsSpan(i * perImage, perImage));
+                }
+                inference.Start();
+                model.Run(input.AsSpan(0, n * perImage), n, size, size, logits.AsSpan(0, n * classes));
+                inference.Stop();
+                Classification.ArgMax(logits.AsSpan(0, n * classes), classes).CopyTo(predictions, start);
+                advance(n);
+            }
+            total.Stop();
+        });
+        return new EvalReport(evaluated, model, test.Labels.AsSpan(0, count).ToArray(), predictions, batchSize,
+                              count / total.Elapsed.TotalSeconds, count / inference.Elapsed.TotalSeconds);
+    }
+
+    private static void PrintText(EvalReport report)
+    {
+        IReadOnlyList<string> names = report.Model.ClassNames;
+        Console.WriteLine($"fashion-mnist test set: {report.Count:N0} images; model {report.Model.Name}; " +
+                          $"kernels {report.KernelSet}, {report.Threads} thread{(report.Threads == 1 ? "" : "s")}, batch {report.Batch}");
+        string pytorch = report.Model.PyTorchAccuracy is { } reference && report.Count == 10_000
+            ? $"   (PyTorch: {Percent(reference)})"
+            : "";
+        Console.WriteLine($"accuracy   {Percent(report.Accuracy)}  ({report.Correct:N0} of {report.Count:N0}){pytorch}");
+        if (report.Comparison is { } comparison)
+        {
+            string which = comparison.Differing.Count == 0 ? "" :
+                $"  (test images {string.Join(", ", comparison.Differing.Take(20))}{(comparison.Differing.Count > 20 ? ", ..." : "")})";
+            Console.WriteLine($"differ from PyTorch: {comparison.Differing.Count} of {comparison.Compared:N0} predictions{which}");
+        }
+        Console.WriteLine($"throughput {report.ImagesPerSecond:N0} images/s (pre-processing + inference; " +
+                          $"inference alone {report.InferenceImagesPerSecond:N0} images/s)");
+        Console.WriteLine();
+        Console.WriteLine("per class");
+        int width = names.Max(n => n.Length);
+        for (int c = 0; c < names.Count; c++)
+        {
+            int seen = report.ClassCount(c);
+            string accuracy = seen == 0 ? "      -" : $"{Percent((double)report.Confusion[c, c] / seen),7}";
+            Console.WriteLine($"  {c}  {names[c].PadRight(width)}  {accuracy}  ({report.Confusion[c, c]} of {seen})");
+        }
+        Console.WriteLine();
+        Console.WriteLine("confusion matrix (rows: true class, columns: predicted class)");
+        Console.WriteLine($"  {"".PadRight(width + 3)}" + string.Concat(Enumerable.Range(0, names.Count).Select(c => $"{c,6}")));
+        for (int t = 0; t < names.Count; t++)
+            Console.WriteLine($"  {t}  {names[t].PadRight(width)}" +
+                              string.Concat(Enumerable.Range(0, names.Count).Select(p => $"{report.Confusion[t, p],6}")));
+    }
+
+    private static string Percent(double fraction) => $"{fraction * 100:F2}%";
+
+    private static void PrintJson(EvalReport report)
+    {
+        IReadOnlyList<string> names = report.Model.ClassNames;
+        var document = new
+        {
+            dataset = "fashion-mnist",
+            model = report.Model.Name,
+            count = report.Count,
+            correct = report.Correct,
+            accuracy = report.Accuracy,
+            per_class = Enumerable.Range(0, names.Count).Select(c => new
+            {
+                index = c,
+                name = names[c],
+                count = report.ClassCount(c),
+                correct = report.Confusion[c, c],
+                accuracy = report.ClassCount(c) == 0 ? (double?)null : (double)report.Confusion[c, c] / report.ClassCount(c),
+            }),
+            confusion = Enumerable.Range(0, names.Count)
+                .Select(t => Enumerable.Range(0, names.Count).Select(p => report.Confusion[t, p]).ToArray()),
+            images_per_s = report.ImagesPerSecond,
+            inference_images_per_s = report.InferenceImagesPerSecond,
+            batch = report.Batch,
+            threads = report.Threads,
+            kernel_set = report.KernelSet,
+            pytorch = report.Comparison is { } comparison
+                ? new
+                {
+                    accuracy = report.Count == 10_000 ? report.Model.PyTorchAccuracy : null,
+                    compared = comparison.Compared,
+                    differing = comparison.Differing.Count,
+                    differing_indices = comparison.Differing,
+                    source = comparison.Source,
+                }
+                : null,
+        };
+        Console.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>The model under evaluation, and where PyTorch's predictions for it come from.</summary>
+    private sealed record EvaluatedModel(
+        string Name,
+        ModelSpec Spec,
+        Preprocessor Preprocessor,
+        IReadOnlyList<string> ClassNames,
+        double? PyTorchAccuracy,
+        Func<ModelOptions, FasterNetModel> Load,
+        IReadOnlyList<int>? PyTorchPredictions,
+        string? PredictionsSource)
+    {
+        public static EvaluatedModel Resolve(FileInfo? weights, FileInfo? config, FileInfo? compare)
+        {
+            if (weights is not null && config is null)
+                throw new ArgumentException("--weights needs --config (the model's constructor arguments and pre-processing)");
+            if (config is not null && weights is null)
+                throw new ArgumentException("--config needs --weights: evaluating random weights says nothing");
+            IReadOnlyList<int>? explicitPredictions = compare is null ? null : ClassIndexFile.Read(compare.FullName);
+
+            EvaluatedModel model;
+            if (config is null)
+            {
+                model = new EvaluatedModel($"{DefaultModel.Name} (built-in)", DefaultModel.Spec, DefaultModel.Preprocessor,
+                    DefaultModel.ClassNames, DefaultModel.TestAccuracy, DefaultModel.Load,
+                    DefaultModel.PyTorchTestPredictions, "built-in test_predictions.npy");
+            }
+            else
+            {
+                if (!weights!.Exists)
+                    throw new FileNotFoundException($"weights file '{weights.FullName}' does not exist");
+                ClassifierConfig loaded = ClassifierConfig.Load(config.FullName);
+                string beside = Path.Combine(config.DirectoryName ?? ".", "test_predictions.npy");
+                bool hasBeside = File.Exists(beside);
+                model = new EvaluatedModel(loaded.Spec.Name, loaded.Spec, loaded.Preprocessor, loaded.Labels, loaded.TestAccuracy,
+                    options => FasterNetModel.FromCheckpoint(loaded.Spec, weights.FullName, options),
+                    hasBeside ? ClassIndexFile.Read(beside) : null, hasBeside ? beside : null);
+            }
+            if (model.Spec.Backbone || model.Spec.NumClasses != FashionMnist.ClassNames.Count)
+                throw new ArgumentException(
+                    $"model {model.Name} has {(model.Spec.Backbone ? "no classifier head" : $"{model.Spec.NumClasses} classes")}; " +
+                    $"Fashion-MNIST has {FashionMnist.ClassNames.Count}");
+            return explicitPredictions is null
+                ? model
+                : model with { PyTorchPredictions = explicitPredictions, PredictionsSource = compare!.FullName };
+        }
+    }
+
+    /// <summary>How many of the first predictions differ from PyTorch's, and which.</summary>
+    private sealed record PredictionComparison(int Compared, IReadOnlyList<int> Differing, string Source);
+
+    private sealed class EvalReport
+    {
+        public EvalReport(EvaluatedModel model, FasterNetModel net, byte[] labels, int[] predictions, int batch,
+                          double imagesPerSecond, double inferenceImagesPerSecond)
+        {
+            Model = model;
+            Count = labels.Length;
+            Batch = batch;
+            Threads = net.Threads;
+            KernelSet = net.KernelSet.ToString().ToLowerInvariant();
+            ImagesPerSecond = imagesPerSecond;
+            InferenceImagesPerSecond = inferenceImagesPerSecond;
+            int classes = model.ClassNames.Count;
+            Confusion = new int[classes, classes];
+            for (int i = 0; i < labels.Length; i++)
+                Confusion[labels[i], predictions[i]]++;
+            Correct = Enumerable.Range(0, classes).Sum(c => Confusion[c, c]);
+            if (model.PyTorchPredictions is { } reference)
+            {
+                int compared = Math.Min(reference.Count, predictions.Length);
+                var differing = Enumerable.Range(0, compared).Where(i => predictions[i] != reference[i]).ToList();
+                Comparison = new PredictionComparison(compared, differing, model.PredictionsSource ?? "");
+            }
+        }
+
+        public EvaluatedModel Model { get; }
+        public int Count { get; }
+        public int Correct { get; }
+        public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
+
+        /// <summary>[true class, predicted class] counts.</summary>
+        public int[,] Confusion { get; }
+
+        public PredictionComparison? Comparison { get; }
+        public int Batch { get; }
+        public int Threads { get; }
+        public string KernelSet { get; }
+        public double ImagesPerSecond { get; }
+        public double InferenceImagesPerSecond { get; }
+
+        public int ClassCount(int trueClass) =>
+            Enumerable.Range(0, Confusion.GetLength(1)).Sum(p => Confusion[trueClass, p]);
+    }
+}
+
+/// <summary>
+/// Progress of a long job on stderr: a Spectre.Console bar when stderr is an interactive terminal, otherwise a plain
+/// line about every tenth of the way (logs and CI stay readable, stdout stays clean for --json).
+/// </summary>
+internal static class ProgressReporter
+{
+    /// <summary>Runs <paramref name="body"/>, which reports finished items through the callback it is given.</summary>
+    public static void Run(string description, int total, bool showPlainLines, Action<Action<int>> body)
+    {
+        bool terminal = !Console.IsErrorRedirected;
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(Console.Error),
+            // Only stderr matters: `eval --json > result.json` still deserves a live bar.
+            Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (terminal && console.Profile.Capabilities.Ansi)
+        {
+            console.Progress()
+                .AutoClear(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                         new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(context =>
+                {
+                    ProgressTask task = context.AddTask(description, maxValue: total);
+                    body(done => task.Increment(done));
+                });
+            return;
+        }
+        int finished = 0, step = Math.Max(1, total / 10), nextLine = step;
+        body(done =>
+        {
+            finished += done;
+            if (!showPlainLines || (finished < nextLine && finished < total))
+                return;
+            Console.Error.WriteLine($"{description}: {finished}/{total}");
+            nextLine = (finished / step + 1) * step;
+        });
+    }
+}
