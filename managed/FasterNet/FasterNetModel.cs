@@ -148,6 +148,8 @@ public sealed unsafe class FasterNetModel : IDisposable
 
     public void Dispose() => _handle.Dispose();
 
+    internal nint NativeHandle => Handle;
+
     private nint Handle
     {
         get

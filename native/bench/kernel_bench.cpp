@@ -48,8 +48,8 @@ AlignedBuffer PackedWeights(int k, int n, uint32_t seed) {
 void SetFlopCounters(benchmark::State& state, double flops_per_iteration) {
     state.counters["GFLOP/s"] =
         benchmark::Counter(flops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-    state.counters["peak%"] =
-        benchmark::Counter(flops_per_iteration * 1e-9 / PeakGflops() * 100.0, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["peak%"] = benchmark::Counter(flops_per_iteration * 1e-9 / PeakGflops() * 100.0,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
 struct GemmShape {
@@ -210,8 +210,8 @@ void RegisterPoolAndAffine(const KernelSet* kernels) {
             kernels->global_average_pool(args);
             benchmark::ClobberMemory();
         }
-        state.counters["GB/s"] = benchmark::Counter(pixels * channels * sizeof(float) * 1e-9,
-                                                    benchmark::Counter::kIsIterationInvariantRate);
+        state.counters["GB/s"] =
+            benchmark::Counter(pixels * channels * sizeof(float) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     });
     const std::string affine_name = std::string("affine/") + kernels->name + "/L.norm0/56x56x192";
     benchmark::RegisterBenchmark(affine_name.c_str(), [kernels](benchmark::State& state) {

@@ -9,5 +9,6 @@ void Gemm(const GemmArgs& args);
 void Conv(const ConvArgs& args);
 void GlobalAveragePool(const PoolArgs& args);
 void ChannelAffine(const AffineArgs& args);
+void DepthwiseConv(const DepthwiseConvArgs& args);
 
 }  // namespace fasternet::reference

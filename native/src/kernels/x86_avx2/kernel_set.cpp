@@ -1,8 +1,13 @@
-#include "kernels/kernels.h"
+// The AVX2 kernel table (AVX2 + FMA).
+#include "kernels/x86_avx2/depthwise_conv.h"
+#include "kernels/x86_avx2/kernels_avx2.h"
 
 namespace fasternet {
 
-// Not implemented yet: the dispatcher falls back to the next set.
-const KernelSet* Avx2Kernels() { return nullptr; }
+const KernelSet* Avx2Kernels() {
+    static const KernelSet set = {
+        "avx2", avx2::Gemm, avx2::Conv, avx2::GlobalAveragePool, avx2::ChannelAffine, avx2::DepthwiseConv};
+    return &set;
+}
 
 }  // namespace fasternet

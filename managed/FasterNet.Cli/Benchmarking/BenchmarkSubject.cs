@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using FasterNet.Onnx;
+
+namespace FasterNet.Cli.Benchmarking;
+
+/// <summary>How each case is timed.</summary>
+/// <param name="MaxCaseSeconds">Caps a case's timed runs (at least <see cref="MinIterations"/>); 0 = no cap.</param>
+internal sealed record BenchmarkSettings(int Iterations, int Warmup, int Size, double MaxCaseSeconds = 0)
+{
+    public const int MinIterations = 5;
+}
+
+/// <summary>One measured case: FasterNet, and ONNX Runtime beside it when asked.</summary>
+internal sealed record CaseResult(
+    string Model, string Weights, int Batch, int Threads, int Size, string KernelSet, long MacsPerImage,
+    int Iterations, RunnerResult Ours, RunnerResult? Peer, double? MaxRelativeDifference)
+{
+    /// <summary>Outputs further apart than this (relative to the largest ORT output) are a bug, not rounding.</summary>
+    public const double AgreementTolerance = 1e-4;
+
+    /// <summary>ORT median / FasterNet median: above 1 means FasterNet is faster.</summary>
+    public double? Ratio => Peer is null ? null : Peer.Latency.MedianMs / Ours.Latency.MedianMs;
+
+    public bool Disagrees => MaxRelativeDifference is > AgreementTolerance or double.NaN;
+}
+
+/// <summary>
+/// A FasterNet model and, optionally, ONNX Runtime running the same weights with the same number
+/// of threads, ready to be timed on any batch size.
+/// </summary>
+internal sealed class BenchmarkSubject : IDisposable
+{
+    private readonly string _weightsLabel;
+
+    private BenchmarkSubject(ModelSpec spec, FasterNetModel model, OrtPeer? peer, string weightsLabel)
+    {
+        Spec = spec;
+        Model = model;
+        Peer = peer;
+        _weightsLabel = weightsLabel;
+    }
+
+    public ModelSpec Spec { get; }
+    public FasterNetModel Model { get; }
+    public OrtPeer? Peer { get; }
+
+    /// <summary>Builds both runtimes from one state_dict, so they compute the same function.</summary>
+    public static BenchmarkSubject Create(ModelSpec spec, IReadOnlyDictionary<string, Tensor> weights, string weightsLabel,
+                                          int threads, KernelSet kernelSet, bool withPeer)
+    {
+        if (spec.Backbone)
+            throw new ArgumentException($"bench times classifiers; model {spec.Name} is a backbone (fork_feat)");
+        var model = FasterNetModel.FromStateDict(spec, weights, new ModelOptions { Threads = threads, KernelSet = kernelSet });
+        try
+        {
+            // Same thread count as FasterNet resolved (threads 0 means all cores for both).
+            OrtPeer? peer = withPeer ? OrtPeer.Create(spec, weights, model.Threads) : null;
+            return new BenchmarkSubject(spec, model, peer, weightsLabel);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Warm-up, agreement check, then interleaved timed runs at batch x size x size.</summary>
+    public CaseResult Measure(int batch, BenchmarkSettings settings, double? peakGflops)
+    {
+        int size = settings.Size;
+        float[] input = RandomInput((long)batch * Spec.InChannels * size * size, seed: 1234);
+        float[] ours = new float[(long)batch * Spec.NumClasses];
+        float[] theirs = new float[ours.Length];
+        Action runOurs = () => Model.Run(input, batch, size, size, ours);
+        Action? runPeer = Peer is null ? null : () => Peer.Run(input, batch, size, size, theirs);
+
+        double? difference = null;
+        runOurs();
+        if (runPeer is not null)
+        {
+            runPeer();
+            difference = MaxRelativeDifference(ours, theirs);
+        }
+
+        int iterations = settings.Iterations;
+        long warmupStart = Stopwatch.GetTimestamp();
+        InterleavedTimer.WarmUp(runOurs, runPeer, settings.Warmup);
+        if (settings.MaxCaseSeconds > 0 && settings.Warmup > 0)
+        {
+            double perIteration = Stopwatch.GetElapsedTime(warmupStart).TotalSeconds / settings.Warmup;
+            int affordable = (int)(settings.MaxCaseSeconds / Math.Max(perIteration, 1e-9));
+            iterations = Math.Clamp(affordable, Math.Min(BenchmarkSettings.MinIterations, iterations), iterations);
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        (List<double> oursMs, List<double> peerMs) = InterleavedTimer.Time(runOurs, runPeer, iterations);
+        long macs = Spec.Macs(size, size);
+        return new CaseResult(
+            Spec.Name, _weightsLabel, batch, Model.Threads, size, Model.KernelSet.ToString().ToLowerInvariant(), macs,
+            iterations,
+            RunnerResult.From("FasterNet", LatencySummary.From(oursMs), batch, macs, peakGflops),
+            runPeer is null ? null : RunnerResult.From("ONNX Runtime", LatencySummary.From(peerMs), batch, macs, peakGflops),
+            difference);
+    }
+
+    public void Dispose()
+    {
+        Peer?.Dispose();
+        Model.Dispose();
+    }
+
+    /// <summary>max |ours - theirs| / max |theirs|; NaN anywhere makes it infinite.</summary>
+    public static double MaxRelativeDifference(ReadOnlySpan<float> ours, ReadOnlySpan<float> theirs)
+    {
+        double scale = 0, worst = 0;
+        for (int i = 0; i < theirs.Length; i++)
+        {
+            double difference = Math.Abs((double)ours[i] - theirs[i]);
+            if (double.IsNaN(difference))
+                return double.PositiveInfinity;
+            worst = Math.Max(worst, difference);
+            scale = Math.Max(scale, Math.Abs(theirs[i]));
+        }
+        return worst / Math.Max(scale, 1e-30);
+    }
+
+    private static float[] RandomInput(long count, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[count];
+        for (long i = 0; i < count; i++)
+            values[i] = (float)(random.NextDouble() * 2 - 1);
+        return values;
+    }
+}

@@ -1,0 +1,10 @@
+// The AVX2 depthwise 3x3 conv (the operator benchmarks' DWConv).
+#pragma once
+
+#include "kernels/kernels.h"
+
+namespace fasternet::avx2 {
+
+void DepthwiseConv(const DepthwiseConvArgs& args);
+
+}  // namespace fasternet::avx2
