@@ -246,4 +246,43 @@ TEST(CApi, WrongShapeIsNamedWhenEveryNameIsRight) {
         << fasternet_last_error();
 }
 
+TEST(CApi, PeakAndBandwidthAreMeasuredAndBadArgumentsRefused) {
+    double gflops = 0.0, bandwidth = 0.0;
+    ASSERT_EQ(fasternet_measure_peak(1, 0.05, &gflops), FASTERNET_OK) << fasternet_last_error();
+    EXPECT_TRUE(std::isfinite(gflops));
+    EXPECT_GT(gflops, 0.1);
+    ASSERT_EQ(fasternet_measure_bandwidth(1, int64_t{3} << 20, &bandwidth), FASTERNET_OK) << fasternet_last_error();
+    EXPECT_TRUE(std::isfinite(bandwidth));
+    EXPECT_GT(bandwidth, 0.01);
+    EXPECT_EQ(fasternet_measure_peak(-1, 0.05, &gflops), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("threads"), std::string::npos);
+    EXPECT_EQ(fasternet_measure_peak(1, 0.0, &gflops), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_EQ(fasternet_measure_bandwidth(1, 1000, &bandwidth), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("bytes"), std::string::npos);
+}
+
+TEST(CApi, ProfileNamesEveryLayerAndItsTimesAreNonNegative) {
+    ModelHandle m = CreateRandom(TinyConfig(), 2);
+    const std::vector<float> input = RandomInput(3 * 64 * 64, 9);
+    std::vector<fasternet_layer_time> layers(64);
+    int32_t count = 0;
+    ASSERT_EQ(fasternet_model_profile(m.model, input.data(), static_cast<int64_t>(input.size()), 1, 64, 64,
+                                      layers.data(), static_cast<int32_t>(layers.size()), &count),
+              FASTERNET_OK)
+        << fasternet_last_error();
+    // input, patch_embed, 5 blocks x 3 parts, 3 merges, head.
+    ASSERT_EQ(count, 1 + 1 + 5 * 3 + 3 + 1);
+    EXPECT_STREQ(layers[0].name, "input");
+    EXPECT_STREQ(layers[1].name, "patch_embed");
+    EXPECT_STREQ(layers[2].name, "stages.0.blocks.0.pconv");
+    EXPECT_STREQ(layers[5].name, "stages.1");
+    EXPECT_STREQ(layers[count - 1].name, "head");
+    for (int i = 0; i < count; ++i) EXPECT_GE(layers[i].seconds, 0.0) << layers[i].name;
+    int32_t needed = 0;
+    EXPECT_EQ(fasternet_model_profile(m.model, input.data(), static_cast<int64_t>(input.size()), 1, 64, 64,
+                                      layers.data(), 3, &needed),
+              FASTERNET_INVALID_ARGUMENT);
+    EXPECT_EQ(needed, count);
+}
+
 }  // namespace
