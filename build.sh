@@ -19,22 +19,7 @@ BIN="$ROOT/artifacts/bin"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
-log() { printf '\n== %s\n' "$*"; }
-
-# Installs Debian packages that are missing (apt-get update only when something is).
-ensure_apt() {
-  local missing=()
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    log "installing Debian packages: ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-}
+source "$ROOT/cmake/common.sh"
 
 ensure_native_tools() {
   ensure_apt cmake g++ make libgtest-dev libbenchmark-dev libclang-common-14-dev dataset-fashion-mnist

@@ -30,21 +30,7 @@ JOBS=2
 # full-size models join it, list them here (the end-to-end check covers the network).
 QEMU_EXCLUDED_TESTS="${FASTERNET_ARM64_CTEST_EXCLUDE:-}"
 
-log() { printf '\n== %s\n' "$*"; }
-
-ensure_apt() {
-  local missing=()
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    log "installing Debian packages: ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-}
+source "$ROOT/cmake/common.sh"
 
 # Debian's libgtest-dev holds host (x86-64) libraries only: build GoogleTest from
 # Debian's source for the target, once.
