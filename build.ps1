@@ -41,7 +41,7 @@ function Install-AptPackages([string[]]$Packages) {
 }
 
 function Build-Native {
-    Install-AptPackages @('cmake', 'g++', 'make', 'libgtest-dev', 'libbenchmark-dev', 'libclang-common-14-dev', 'dataset-fashion-mnist')
+    Install-AptPackages @('cmake', 'g++', 'make', 'libgtest-dev', 'libbenchmark-dev', 'libclang-common-14-dev', 'dataset-fashion-mnist', 'fonts-dejavu-core')
     Log 'native library (Release)'
     Invoke-Checked cmake @('-S', $Root, '-B', $NativeBuild, '-DCMAKE_BUILD_TYPE=Release')
     Invoke-Checked cmake @('--build', $NativeBuild, "-j$Jobs")

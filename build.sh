@@ -22,7 +22,7 @@ JOBS="$(nproc 2>/dev/null || echo 2)"
 source "$ROOT/cmake/common.sh"
 
 ensure_native_tools() {
-  ensure_apt cmake g++ make libgtest-dev libbenchmark-dev libclang-common-14-dev dataset-fashion-mnist
+  ensure_apt cmake g++ make libgtest-dev libbenchmark-dev libclang-common-14-dev dataset-fashion-mnist fonts-dejavu-core
 }
 
 build_native() {

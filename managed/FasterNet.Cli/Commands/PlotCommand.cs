@@ -40,32 +40,33 @@ internal static class PlotCommand
 
     private const string PlotFontName = "FasterNet Plot Sans";
 
-    private static bool _fontRegistered;
+    private static bool? _fontRegistered;
 
     /// <summary>A plot whose text uses a registered font file, when the machine has one.</summary>
     private static Plot NewPlot()
     {
-        if (!_fontRegistered)
-        {
-            foreach ((string regular, string bold) in FontFiles)
-            {
-                if (!File.Exists(regular))
-                    continue;
-                Fonts.AddFontFile(PlotFontName, regular);
-                if (File.Exists(bold))
-                    Fonts.AddFontFile(PlotFontName, bold, bold: true, italic: false);
-                Fonts.Default = PlotFontName;
-                _fontRegistered = true;
-                break;
-            }
-            if (!_fontRegistered)
-                Console.Error.WriteLine("warning: no DejaVu Sans or Arial font file found; the plot's text may be missing " +
-                                        "(Debian: apt-get install fonts-dejavu-core)");
-        }
+        _fontRegistered ??= RegisterFont();
         var plot = new Plot();
-        if (_fontRegistered)
+        if (_fontRegistered == true)
             plot.Font.Set(PlotFontName);
         return plot;
+    }
+
+    private static bool RegisterFont()
+    {
+        foreach ((string regular, string bold) in FontFiles)
+        {
+            if (!File.Exists(regular))
+                continue;
+            Fonts.AddFontFile(PlotFontName, regular);
+            if (File.Exists(bold))
+                Fonts.AddFontFile(PlotFontName, bold, bold: true, italic: false);
+            Fonts.Default = PlotFontName;
+            return true;
+        }
+        Console.Error.WriteLine("warning: no DejaVu Sans or Arial font file found; the plot's text may be missing " +
+                                "(Debian: apt-get install fonts-dejavu-core)");
+        return false;
     }
 
     private static Option<FileInfo> Output(string fallback) => new("--output", "-o")

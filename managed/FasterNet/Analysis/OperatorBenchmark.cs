@@ -43,17 +43,7 @@ public sealed unsafe class OperatorBenchmark
     /// <exception cref="NotSupportedByRuntimeException">The kernel set cannot run here.</exception>
     public OperatorResult Run(OperatorKind kind, FeatureMapSize size)
     {
-        if (Iterations < 1)
-            throw new InvalidModelInputException($"operator benchmark: iterations must be at least 1, got {Iterations}");
-        OperatorCost cost;
-        try
-        {
-            cost = OperatorCost.For(kind, size, Groups, NDiv);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidModelInputException($"operator benchmark: {e.Message}");
-        }
+        OperatorCost cost = Check(kind, size);
         var request = new Interop.OperatorBenchmark
         {
             Op = (Operator)(int)kind,
@@ -77,6 +67,26 @@ public sealed unsafe class OperatorBenchmark
         return new OperatorResult(kind, size, Batch, Layers, cost, seconds);
     }
 
+    // The settings' checks that need no native call, and the case's cost.
+    private OperatorCost Check(OperatorKind kind, FeatureMapSize size)
+    {
+        if (Iterations < 1)
+            throw new InvalidModelInputException($"operator benchmark: iterations must be at least 1, got {Iterations}");
+        if (KernelSet != KernelSet.Auto && !Runtime.IsSupported(KernelSet))
+        {
+            throw new NotSupportedByRuntimeException(
+                $"operator benchmark: kernel set '{KernelSet.ToString().ToLowerInvariant()}' is not supported by this CPU or build");
+        }
+        try
+        {
+            return OperatorCost.For(kind, size, Groups, NDiv);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidModelInputException($"operator benchmark: {kind.PaperName()} {size}: {e.Message}");
+        }
+    }
+
     /// <summary>
     /// Every operator on every size (default: the paper's four maps), operator by operator;
     /// <paramref name="progress"/> hears of each result as it is done.
@@ -84,6 +94,11 @@ public sealed unsafe class OperatorBenchmark
     public OperatorReport RunAll(IEnumerable<FeatureMapSize>? sizes = null, IProgress<OperatorResult>? progress = null)
     {
         var list = (sizes ?? FeatureMapSize.Paper).ToList();
+        foreach (OperatorKind kind in Operators)
+        {
+            foreach (FeatureMapSize size in list)
+                Check(kind, size);  // every case is valid before the first one runs
+        }
         var results = new List<OperatorResult>();
         foreach (OperatorKind kind in Operators)
         {

@@ -28,7 +28,7 @@ public readonly record struct OperatorCost(long Flops, long MemoryAccess)
     public static OperatorCost For(OperatorKind kind, FeatureMapSize size, int groups = 16, int nDiv = 4)
     {
         if (size.Channels < 1 || size.Height < 1 || size.Width < 1)
-            throw new ArgumentException($"feature map {size} must have positive channels, height and width", nameof(size));
+            throw new ArgumentException($"feature map {size} must have positive channels, height and width");
         long c = size.Channels, hw = size.Pixels, k2 = Kernel * Kernel;
         switch (kind)
         {
@@ -36,7 +36,7 @@ public readonly record struct OperatorCost(long Flops, long MemoryAccess)
                 return new(hw * k2 * c * c, hw * 2 * c + k2 * c * c);
             case OperatorKind.GroupConv:
                 if (groups < 1 || size.Channels % groups != 0)
-                    throw new ArgumentException($"groups ({groups}) must divide channels ({size.Channels})", nameof(groups));
+                    throw new ArgumentException($"groups ({groups}) must divide channels ({size.Channels})");
                 return new(hw * k2 * c * c / groups, hw * 2 * c + k2 * c * c / groups);
             case OperatorKind.DepthwiseConv:
                 return new(hw * k2 * c, hw * 2 * c + k2 * c);
@@ -59,7 +59,7 @@ public readonly record struct OperatorCost(long Flops, long MemoryAccess)
     public static int PartialChannels(int channels, int nDiv)
     {
         if (nDiv < 1 || nDiv > channels)
-            throw new ArgumentException($"n_div ({nDiv}) must be 1..{channels} (the channels)", nameof(nDiv));
+            throw new ArgumentException($"n_div ({nDiv}) must be 1..{channels} (the channels)");
         return channels / nDiv;
     }
 }

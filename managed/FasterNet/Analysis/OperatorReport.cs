@@ -43,9 +43,9 @@ public sealed class OperatorReport
     {
         var document = new
         {
-            unit = "FLOPs and GFLOPS count multiply-adds (the paper's Table 1); memory access counts fp32 elements",
-            kernel_set = Settings.KernelSet.ToString().ToLowerInvariant(),
-            active_kernel_set = Runtime.ActiveKernelSet.ToString().ToLowerInvariant(),
+            unit = "FLOPs and GFLOPS count multiply-adds (as Table 1 of the paper); memory access counts fp32 elements",
+            kernel_set = (Settings.KernelSet == KernelSet.Auto ? Runtime.ActiveKernelSet : Settings.KernelSet)
+                .ToString().ToLowerInvariant(),
             threads = Settings.Threads,
             batch = Settings.Batch,
             layers = Settings.Layers,

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -49,11 +50,15 @@ void RequireNotNull(const void* pointer, const char* name) {
 }
 
 void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set& set, int& threads) {
-    set = options ? options->kernel_set : FASTERNET_KERNELS_AUTO;
+    // Read the enum field as an integer: a caller may pass any value, and loading an
+    // out-of-range enum is undefined behaviour.
+    int32_t raw_set = FASTERNET_KERNELS_AUTO;
+    if (options) std::memcpy(&raw_set, &options->kernel_set, sizeof raw_set);
     threads = options ? options->num_threads : 0;
-    if (set < FASTERNET_KERNELS_AUTO || set > FASTERNET_KERNELS_NEON) {
-        Fail(FASTERNET_INVALID_ARGUMENT, "unknown kernel set ", static_cast<int>(set));
+    if (raw_set < FASTERNET_KERNELS_AUTO || raw_set > FASTERNET_KERNELS_NEON) {
+        Fail(FASTERNET_INVALID_ARGUMENT, "unknown kernel set ", raw_set);
     }
+    set = static_cast<fasternet_kernel_set>(raw_set);
     if (set == FASTERNET_KERNELS_AUTO) set = fasternet::ActiveKernelSet();
     if (!fasternet::KernelsFor(set)) {
         Fail(FASTERNET_UNSUPPORTED, "kernel set '", fasternet::KernelSetName(set),

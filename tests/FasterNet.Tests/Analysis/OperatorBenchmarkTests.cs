@@ -43,6 +43,27 @@ public class OperatorBenchmarkTests
     }
 
     [Test]
+    public void RunAllChecksEveryCaseBeforeRunningAny()
+    {
+        var seen = new List<OperatorResult>();
+        var benchmark = new OperatorBenchmark { Iterations = 1, Groups = 5 };
+        var e = Assert.Throws<InvalidModelInputException>(() =>
+            benchmark.RunAll([new FeatureMapSize(18, 4, 4)], new SynchronousProgress<OperatorResult>(seen.Add)));
+        Assert.That(e!.Message, Does.Contain("GConv 18x4x4"));
+        Assert.That(seen, Is.Empty, "Conv ran before GConv's bad groups were noticed");
+    }
+
+    [Test]
+    public void AnUnsupportedKernelSetIsRefusedUpFront()
+    {
+        KernelSet[] unsupported = new[] { KernelSet.Avx2, KernelSet.Avx512, KernelSet.Neon }.Where(s => !Runtime.IsSupported(s)).ToArray();
+        Assume.That(unsupported, Is.Not.Empty, "this machine runs every kernel set");
+        var benchmark = new OperatorBenchmark { Iterations = 1, KernelSet = unsupported[0] };
+        var e = Assert.Throws<NotSupportedByRuntimeException>(() => benchmark.Run(OperatorKind.Conv, new FeatureMapSize(8, 4, 4)));
+        Assert.That(e!.Message, Does.Contain(unsupported[0].ToString().ToLowerInvariant()));
+    }
+
+    [Test]
     public void NativeValidationErrorsNameTheField()
     {
         var benchmark = new OperatorBenchmark { Iterations = 1, Layers = 0 };
