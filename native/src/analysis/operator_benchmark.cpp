@@ -30,6 +30,7 @@
 #include "analysis/analysis.h"
 #include "common/aligned_buffer.h"
 #include "common/error.h"
+#include "common/parallel.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 
@@ -203,26 +204,6 @@ AlignedBuffer RandomPanels(int k, int out, Random& random) {
     AlignedBuffer packed(PackedPanelsSize(k, out));
     PackPanels(weight.data(), k, out, packed.data());
     return packed;
-}
-
-// This thread's contiguous share [begin, end) of `count` items.
-void Share(int64_t count, int thread, int threads, int64_t& begin, int64_t& end) {
-    begin = count * thread / threads;
-    end = count * (thread + 1) / threads;
-}
-
-// Calls fn(image, row_begin, row_end) for this thread's share of batch * rows rows.
-template <typename Fn>
-void ForEachRowRange(int batch, int rows, int thread, int threads, Fn&& fn) {
-    int64_t begin, end;
-    Share(int64_t{batch} * rows, thread, threads, begin, end);
-    while (begin < end) {
-        const int image = static_cast<int>(begin / rows);
-        const int row_begin = static_cast<int>(begin % rows);
-        const int row_end = static_cast<int>(std::min<int64_t>(rows, row_begin + (end - begin)));
-        fn(image, row_begin, row_end);
-        begin += row_end - row_begin;
-    }
 }
 
 // The stacked layers of one benchmark with their buffers and weights.

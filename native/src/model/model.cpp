@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "common/parallel.h"
 #include "kernels/dispatch.h"
 
 namespace fasternet {
@@ -99,26 +100,6 @@ double Product(std::initializer_list<double> factors) {
     double p = 1.0;
     for (double f : factors) p *= f;
     return p;
-}
-
-// This thread's contiguous share [begin, end) of `count` items.
-void Share(int64_t count, int thread, int threads, int64_t& begin, int64_t& end) {
-    begin = count * thread / threads;
-    end = count * (thread + 1) / threads;
-}
-
-// Calls fn(image, begin, end) for this thread's share of batch * rows rows (or pixels).
-template <typename Fn>
-void ForEachRowRange(int batch, int rows, int thread, int threads, Fn&& fn) {
-    int64_t begin, end;
-    Share(int64_t{batch} * rows, thread, threads, begin, end);
-    while (begin < end) {
-        const int image = static_cast<int>(begin / rows);
-        const int row_begin = static_cast<int>(begin % rows);
-        const int row_end = static_cast<int>(std::min<int64_t>(rows, row_begin + (end - begin)));
-        fn(image, row_begin, row_end);
-        begin += row_end - row_begin;
-    }
 }
 
 // Splits one GEMM over threads: by rows when there are enough, else by 16-column panels.
