@@ -5,7 +5,8 @@ namespace FasterNet.Onnx;
 /// <summary>
 /// ONNX Runtime running an exported FasterNet, configured as fairly as FasterNet itself runs:
 /// all graph optimisations (Conv+BN fusion, NCHWc layouts), the same number of intra-op threads,
-/// one inter-op thread, sequential execution. Input and output buffers are bound once and reused,
+/// one inter-op thread, sequential execution, and no spinning after a run returns (FasterNet's
+/// own OpenMP workers also go to sleep shortly after a run). Input and output buffers are bound once and reused,
 /// so a timed <see cref="Run(float[], int, int, int, float[])"/> does no managed allocation.
 /// Not thread-safe: one caller at a time.
 /// </summary>
@@ -31,6 +32,9 @@ public sealed class OrtPeer : IDisposable
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
+        // Workers still spin between operators inside a run, but not after it returns: otherwise
+        // they keep a core busy for milliseconds, which a service (or a runtime timed next) pays for.
+        options.AddSessionConfigEntry("session.force_spinning_stop", "1");
         _session = new InferenceSession(onnxModel, options);
         _outputNames = _session.OutputNames.ToArray();
         _inputChannels = _session.InputMetadata[OnnxExporter.InputName].Dimensions[1];

@@ -60,6 +60,7 @@ struct GemmShape {
     bool bias;
     Activation activation;
     bool residual;
+    bool cold = false;  // weights rotate over copies larger than the caches, as in a whole network
 };
 
 const GemmShape kGemmShapes[] = {
@@ -73,6 +74,11 @@ const GemmShape kGemmShapes[] = {
     {"T2.s3", 196, 384, 768, 0, false, Activation::None, false},
     {"T2.s4.pw1", 49, 768, 1536, 0, false, Activation::None, false},
     {"T2.s4.pw2", 49, 1536, 768, 0, false, Activation::None, true},
+    // Late stages of S at batch 1 and 16 with the weights coming from memory, not cache.
+    {"S.s3.pw1.cold", 196, 512, 1024, 128, true, Activation::Relu, false, true},
+    {"S.s4.pw1.cold", 49, 1024, 2048, 256, true, Activation::Relu, false, true},
+    {"S.s4.pw2.cold", 49, 2048, 1024, 0, false, Activation::None, true, true},
+    {"S.s4.pw1.b16.cold", 784, 1024, 2048, 256, true, Activation::Relu, false, true},
     {"L.s1", 3136, 192, 384, 0, false, Activation::None, false},
     {"square256", 3136, 256, 256, 0, false, Activation::None, false},
     // Head: 1x1 conv to 1280 (batch 1 and 16), classifier with bias.
@@ -90,7 +96,11 @@ void RegisterGemm(const KernelSet* kernels, const GemmShape& shape) {
         const int64_t lda = split ? shape.k_split : shape.k;
         const AlignedBuffer a = RandomBuffer(static_cast<size_t>(shape.m * lda), 1);
         const AlignedBuffer a2 = RandomBuffer(static_cast<size_t>(shape.m * shape.k), 2);
-        const AlignedBuffer packed = PackedWeights(shape.k, shape.n, 3);
+        // Cold: enough copies of the weights to overflow the last-level cache (256 MB).
+        const size_t weight_bytes = PackedPanelsSize(shape.k, shape.n) * sizeof(float);
+        const size_t copies = shape.cold ? (size_t{256} << 20) / weight_bytes + 1 : 1;
+        std::vector<AlignedBuffer> packed;
+        for (size_t i = 0; i < copies; ++i) packed.push_back(PackedWeights(shape.k, shape.n, 3));
         const AlignedBuffer bias = RandomBuffer(static_cast<size_t>(shape.n), 4);
         const AlignedBuffer residual = RandomBuffer(static_cast<size_t>(shape.m * shape.n), 5);
         AlignedBuffer c(static_cast<size_t>(shape.m * shape.n));
@@ -105,14 +115,16 @@ void RegisterGemm(const KernelSet* kernels, const GemmShape& shape) {
             args.lda2 = shape.k;
             args.k_split = shape.k_split;
         }
-        args.packed_b = packed.data();
         args.bias = shape.bias ? bias.data() : nullptr;
         args.activation = shape.activation;
         args.residual = shape.residual ? residual.data() : nullptr;
         args.ldr = shape.n;
         args.c = c.data();
         args.ldc = shape.n;
+        size_t next = 0;
         for (auto _ : state) {
+            args.packed_b = packed[next].data();
+            next = (next + 1) % copies;
             kernels->gemm(args);
             benchmark::ClobberMemory();
         }

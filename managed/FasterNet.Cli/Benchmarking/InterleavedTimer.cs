@@ -5,6 +5,9 @@ namespace FasterNet.Cli.Benchmarking;
 /// <summary>
 /// Times two runners in alternating blocks (A B, B A, A B, ...) so that clock-speed drift and
 /// other tenants' load fall on both alike; ratios of the medians are then fair.
+/// Each block starts with one untimed run, so no timed run starts with caches full of the other
+/// runtime's weights. Neither runtime may keep spinning after a run returns (see OrtPeer):
+/// a spinning pool would steal the second core from the other runtime's runs.
 /// </summary>
 internal static class InterleavedTimer
 {
@@ -48,6 +51,7 @@ internal static class InterleavedTimer
 
     private static void TimeBlock(Action run, int runs, List<double> milliseconds)
     {
+        run();
         for (int i = 0; i < runs; i++)
         {
             long start = Stopwatch.GetTimestamp();

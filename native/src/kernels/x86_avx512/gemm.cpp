@@ -24,7 +24,7 @@ constexpr int64_t kRowBlockBytes = 64 * 1024;
 
 template <Activation activation, int Rows, int Panels>
 struct GemmTile {
-    static void Run(const GemmArgs& args, int64_t row, int panel) {
+    static void Run(const GemmArgs& args, int64_t row, int panel, Prefetcher* prefetcher) {
         const int column = panel * kPanelWidth;
         const int columns_left = args.n - column;
         const int64_t panel_stride = static_cast<int64_t>(args.k) * kPanelWidth;
@@ -34,11 +34,11 @@ struct GemmTile {
         StartTile(tile, args.bias ? args.bias + column : nullptr, columns_left);
         if (args.a2) {
             const int split = std::clamp(args.k_split, 0, args.k);
-            AccumulateRows(tile, args.a + row * args.lda, args.lda, split, b, panel_stride);
+            AccumulateRows(tile, args.a + row * args.lda, args.lda, split, b, panel_stride, prefetcher);
             AccumulateRows(tile, args.a2 + row * args.lda2, args.lda2, args.k - split,
-                           b + static_cast<int64_t>(split) * kPanelWidth, panel_stride);
+                           b + static_cast<int64_t>(split) * kPanelWidth, panel_stride, prefetcher);
         } else {
-            AccumulateRows(tile, args.a + row * args.lda, args.lda, args.k, b, panel_stride);
+            AccumulateRows(tile, args.a + row * args.lda, args.lda, args.k, b, panel_stride, prefetcher);
         }
         FinishTile<activation>(tile, args.c + row * args.ldc + column, args.ldc,
                                args.residual ? args.residual + row * args.ldr + column : nullptr, args.ldr,
@@ -54,7 +54,7 @@ using GemmTileRelu = GemmTile<Activation::Relu, Rows, Panels>;
 template <int Rows, int Panels>
 using GemmTileGelu = GemmTile<Activation::Gelu, Rows, Panels>;
 
-using GemmTileFunction = void (*)(const GemmArgs&, int64_t, int);
+using GemmTileFunction = void (*)(const GemmArgs&, int64_t, int, Prefetcher*);
 constexpr TileTable<GemmTileFunction, GemmTileNone> kGemmTilesNone;
 constexpr TileTable<GemmTileFunction, GemmTileRelu> kGemmTilesRelu;
 constexpr TileTable<GemmTileFunction, GemmTileGelu> kGemmTilesGelu;
@@ -67,6 +67,7 @@ void Gemm(const GemmArgs& args) {
                         : args.activation == Activation::Relu ? kGemmTilesRelu.functions
                                                               : kGemmTilesNone.functions;
     const int panels = (args.n + kPanelWidth - 1) / kPanelWidth;
+    const int64_t panel_stride = static_cast<int64_t>(args.k) * kPanelWidth;
     const int64_t a_row_bytes = static_cast<int64_t>(std::max(args.k, 1)) * sizeof(float);
     // A multiple of both tile heights (14 and 9), so full blocks split into full tiles.
     constexpr int64_t kRowQuantum = kTileRows * kWideTileRows;
@@ -80,10 +81,22 @@ void Gemm(const GemmArgs& args) {
             width = PanelGroupWidth(panel, panels, rows);
             // Rows split into equal tiles (49 = 13 + 12 + 12 + 12), never a sliver of a tile.
             const int64_t tile_count = (rows + TileRowsFor(width) - 1) / TileRowsFor(width);
+            // The next panel group's weights (this row block's, or the first of the next
+            // block's) come in while this group runs, a share per tile.
+            const int next_panel = panel + width < panels ? panel + width : (block_end < args.m ? 0 : panels);
+            const int next_width = next_panel < panels ? PanelGroupWidth(next_panel, panels, rows) : 0;
+            const char* next_weights = reinterpret_cast<const char*>(args.packed_b + next_panel * panel_stride);
+            const int64_t next_bytes = next_width * panel_stride * int64_t{sizeof(float)};
+            const int64_t bytes_per_tile = (next_bytes + tile_count - 1) / tile_count;
             int64_t row = block_begin;
             for (int64_t t = 0; t < tile_count; ++t) {
                 const int tile_rows = static_cast<int>(rows / tile_count + (t < rows % tile_count ? 1 : 0));
-                tiles[tile_rows][width](args, row, panel);
+                Prefetcher prefetcher;
+                const int64_t begin = std::min(next_bytes, t * bytes_per_tile);
+                prefetcher.next = next_weights + begin;
+                prefetcher.lines = (std::min(next_bytes, (t + 1) * bytes_per_tile) - begin) / Prefetcher::kLineBytes;
+                prefetcher.two_per_step = prefetcher.lines > args.k;
+                tiles[tile_rows][width](args, row, panel, &prefetcher);
                 row += tile_rows;
             }
         }

@@ -81,6 +81,40 @@ struct Tile {
     __m512 acc[Rows][Panels];
 };
 
+// Pulls the weights a GEMM needs next into cache, one or two lines per K
+// step of the current tile, so that streaming them from memory overlaps the
+// FMAs instead of stalling the first tile that needs them. Idle when empty.
+struct Prefetcher {
+    static constexpr int kLineBytes = 64;
+
+    const char* next = nullptr;
+    int64_t lines = 0;  // still to fetch
+    bool two_per_step = false;
+
+    // Fetches the lines of `steps` K steps, interleaved with `step(kk)` for kk < steps.
+    template <typename Step>
+    FASTERNET_AVX512_INLINE int Run(int steps, Step&& step) {
+        const int per_step = two_per_step ? 2 : 1;
+        const int covered = static_cast<int>(std::min<int64_t>(steps, lines / per_step));
+        const char* line = next;
+        if (two_per_step) {
+            for (int kk = 0; kk < covered; ++kk, line += 2 * kLineBytes) {
+                _mm_prefetch(line, _MM_HINT_T1);
+                _mm_prefetch(line + kLineBytes, _MM_HINT_T1);
+                step(kk);
+            }
+        } else {
+            for (int kk = 0; kk < covered; ++kk, line += kLineBytes) {
+                _mm_prefetch(line, _MM_HINT_T1);
+                step(kk);
+            }
+        }
+        next = line;
+        lines -= int64_t{covered} * per_step;
+        return covered;
+    }
+};
+
 // Accumulators start at the bias (or zero) of the tile's columns.
 template <int Rows, int Panels>
 FASTERNET_AVX512_INLINE void StartTile(Tile<Rows, Panels>& tile, const float* bias, int columns_left) {
@@ -119,7 +153,7 @@ FASTERNET_AVX512_INLINE void AccumulateStep(Tile<Rows, Panels>& tile, const floa
 // FMA chains are in flight to cover the FMA latency.
 template <int Rows, int Panels>
 FASTERNET_AVX512_INLINE void AccumulateRows(Tile<Rows, Panels>& tile, const float* a, int64_t row_step, int length,
-                                            const float* b, int64_t panel_stride) {
+                                            const float* b, int64_t panel_stride, Prefetcher* prefetcher = nullptr) {
     constexpr int kChains = Rows * Panels;
     constexpr int kInterleave = kChains >= 8 ? 1 : kChains >= 4 ? 2 : 4;
     const float* rows[Rows];
@@ -139,6 +173,13 @@ FASTERNET_AVX512_INLINE void AccumulateRows(Tile<Rows, Panels>& tile, const floa
             for (int r = 0; r < Rows; ++r) {
                 for (int p = 0; p < Panels; ++p) tile.acc[r][p] = _mm512_add_ps(tile.acc[r][p], partial[i].acc[r][p]);
             }
+        }
+    }
+    if constexpr (kInterleave == 1) {  // few-row tiles (the head) stream too little to need it
+        if (prefetcher && prefetcher->lines > 0) {
+            kk = prefetcher->Run(length, [&](int step) {
+                AccumulateStep(tile, rows, step, b + step * kPanelWidth, panel_stride);
+            });
         }
     }
     for (; kk < length; ++kk) AccumulateStep(tile, rows, kk, b + kk * kPanelWidth, panel_stride);
