@@ -79,6 +79,11 @@ const GemmShape kGemmShapes[] = {
     {"S.s4.pw1.cold", 49, 1024, 2048, 256, true, Activation::Relu, false, true},
     {"S.s4.pw2.cold", 49, 2048, 1024, 0, false, Activation::None, true, true},
     {"S.s4.pw1.b16.cold", 784, 1024, 2048, 256, true, Activation::Relu, false, true},
+    // L's last stage: the A rows and a panel pair's K rows no longer fit L2 together.
+    {"L.s4.pw1", 49, 1536, 3072, 384, true, Activation::Relu, false},
+    {"L.s4.pw2", 49, 3072, 1536, 0, false, Activation::None, true},
+    {"L.s4.pw1.cold", 49, 1536, 3072, 384, true, Activation::Relu, false, true},
+    {"L.s4.pw2.cold", 49, 3072, 1536, 0, false, Activation::None, true, true},
     {"L.s1", 3136, 192, 384, 0, false, Activation::None, false},
     {"square256", 3136, 256, 256, 0, false, Activation::None, false},
     // Head: 1x1 conv to 1280 (batch 1 and 16), classifier with bias.

@@ -2,12 +2,15 @@
 //
 // Layout: A row-major (rows at lda; columns [k_split, k) from a2 at lda2 when
 // given), B packed panels (K rows of 16 floats each), C row-major at ldc.
-// Blocking: rows in blocks whose A slice (about 64 KB) stays in L1/L2; within
-// a block, for each group of panels (its B rows stream from L1/L2), tiles of
-// up to 14 rows x 2 panels (or 9 x 3, or 1-3 x 4; see tile.h) run the whole K
-// loop in registers, the block's rows split into equal tiles. Epilogue:
-// accumulators start at the bias, then activation (ReLU, or exact GELU out of
-// line), then + residual, masked store (columns >= n untouched). Tiles are
+// Blocking: rows in blocks whose A slice (about 64 KB) stays in L1/L2; K in
+// chunks of at most kMaxChunkDepth, so that a block's A slice and a panel
+// group's K rows fit L2 together even for the deepest layers; within a block,
+// for each group of panels and each K chunk, tiles of up to 14 rows x 2 panels
+// (or 9 x 3, or 1-3 x 4; see tile.h) run the chunk's K loop in registers, the
+// block's rows split into equal tiles. While they do, the next chunk's weights
+// are prefetched. Epilogue: accumulators start at the bias (first chunk) or at
+// C (later chunks); after the last chunk, activation (ReLU, or exact GELU out
+// of line), then + residual, masked store (columns >= n untouched). Tiles are
 // instantiated per activation.
 #include <algorithm>
 
@@ -22,27 +25,47 @@ namespace {
 // within noise; 64 KB kept).
 constexpr int64_t kRowBlockBytes = 64 * 1024;
 
+// Deepest K loop run in one go. Deeper GEMMs (FasterNet-L's last stage: K =
+// 1536 and 3072) go in equal chunks, storing and reloading C in between.
+constexpr int kMaxChunkDepth = 768;
+
+// The K range [begin, end) of one pass and whether it is the first or the last.
+struct KChunk {
+    int begin, end;
+    bool first, last;
+};
+
 template <Activation activation, int Rows, int Panels>
 struct GemmTile {
-    static void Run(const GemmArgs& args, int64_t row, int panel, Prefetcher* prefetcher) {
+    static void Run(const GemmArgs& args, int64_t row, int panel, const KChunk& chunk, Prefetcher* prefetcher) {
         const int column = panel * kPanelWidth;
         const int columns_left = args.n - column;
         const int64_t panel_stride = static_cast<int64_t>(args.k) * kPanelWidth;
         const float* b = args.packed_b + panel * panel_stride;
+        float* c = args.c + row * args.ldc + column;
 
         Tile<Rows, Panels> tile;
-        StartTile(tile, args.bias ? args.bias + column : nullptr, columns_left);
-        if (args.a2) {
-            const int split = std::clamp(args.k_split, 0, args.k);
-            AccumulateRows(tile, args.a + row * args.lda, args.lda, split, b, panel_stride, prefetcher);
-            AccumulateRows(tile, args.a2 + row * args.lda2, args.lda2, args.k - split,
-                           b + static_cast<int64_t>(split) * kPanelWidth, panel_stride, prefetcher);
+        if (chunk.first) {
+            StartTile(tile, args.bias ? args.bias + column : nullptr, columns_left);
         } else {
-            AccumulateRows(tile, args.a + row * args.lda, args.lda, args.k, b, panel_stride, prefetcher);
+            LoadTile(tile, c, args.ldc, columns_left);
         }
-        FinishTile<activation>(tile, args.c + row * args.ldc + column, args.ldc,
-                               args.residual ? args.residual + row * args.ldr + column : nullptr, args.ldr,
-                               columns_left);
+        // Columns [begin, split) come from a, [split, end) from a2.
+        const int split = args.a2 ? std::clamp(args.k_split, chunk.begin, chunk.end) : chunk.end;
+        if (split > chunk.begin) {
+            AccumulateRows(tile, args.a + row * args.lda + chunk.begin, args.lda, split - chunk.begin,
+                           b + static_cast<int64_t>(chunk.begin) * kPanelWidth, panel_stride, prefetcher);
+        }
+        if (chunk.end > split) {
+            AccumulateRows(tile, args.a2 + row * args.lda2 + (split - args.k_split), args.lda2, chunk.end - split,
+                           b + static_cast<int64_t>(split) * kPanelWidth, panel_stride, prefetcher);
+        }
+        if (chunk.last) {
+            FinishTile<activation>(tile, c, args.ldc, args.residual ? args.residual + row * args.ldr + column : nullptr,
+                                   args.ldr, columns_left);
+        } else {
+            StoreTile(tile, c, args.ldc, nullptr, 0, columns_left);
+        }
     }
 };
 
@@ -54,7 +77,7 @@ using GemmTileRelu = GemmTile<Activation::Relu, Rows, Panels>;
 template <int Rows, int Panels>
 using GemmTileGelu = GemmTile<Activation::Gelu, Rows, Panels>;
 
-using GemmTileFunction = void (*)(const GemmArgs&, int64_t, int, Prefetcher*);
+using GemmTileFunction = void (*)(const GemmArgs&, int64_t, int, const KChunk&, Prefetcher*);
 constexpr TileTable<GemmTileFunction, GemmTileNone> kGemmTilesNone;
 constexpr TileTable<GemmTileFunction, GemmTileRelu> kGemmTilesRelu;
 constexpr TileTable<GemmTileFunction, GemmTileGelu> kGemmTilesGelu;
@@ -68,7 +91,9 @@ void Gemm(const GemmArgs& args) {
                                                               : kGemmTilesNone.functions;
     const int panels = (args.n + kPanelWidth - 1) / kPanelWidth;
     const int64_t panel_stride = static_cast<int64_t>(args.k) * kPanelWidth;
-    const int64_t a_row_bytes = static_cast<int64_t>(std::max(args.k, 1)) * sizeof(float);
+    const int chunks = std::max(1, (args.k + kMaxChunkDepth - 1) / kMaxChunkDepth);
+    const auto chunk_begin = [&](int index) { return static_cast<int>(int64_t{args.k} * index / chunks); };
+    const int64_t a_row_bytes = static_cast<int64_t>(std::max(chunk_begin(1), 1)) * sizeof(float);
     // A multiple of both tile heights (14 and 9), so full blocks split into full tiles.
     constexpr int64_t kRowQuantum = kTileRows * kWideTileRows;
     const int64_t block_rows = std::max<int64_t>(kRowQuantum, kRowBlockBytes / a_row_bytes / kRowQuantum * kRowQuantum);
@@ -81,23 +106,34 @@ void Gemm(const GemmArgs& args) {
             width = PanelGroupWidth(panel, panels, rows);
             // Rows split into equal tiles (49 = 13 + 12 + 12 + 12), never a sliver of a tile.
             const int64_t tile_count = (rows + TileRowsFor(width) - 1) / TileRowsFor(width);
-            // The next panel group's weights (this row block's, or the first of the next
-            // block's) come in while this group runs, a share per tile.
-            const int next_panel = panel + width < panels ? panel + width : (block_end < args.m ? 0 : panels);
-            const int next_width = next_panel < panels ? PanelGroupWidth(next_panel, panels, rows) : 0;
-            const char* next_weights = reinterpret_cast<const char*>(args.packed_b + next_panel * panel_stride);
-            const int64_t next_bytes = next_width * panel_stride * int64_t{sizeof(float)};
-            const int64_t bytes_per_tile = (next_bytes + tile_count - 1) / tile_count;
-            int64_t row = block_begin;
-            for (int64_t t = 0; t < tile_count; ++t) {
-                const int tile_rows = static_cast<int>(rows / tile_count + (t < rows % tile_count ? 1 : 0));
-                Prefetcher prefetcher;
-                const int64_t begin = std::min(next_bytes, t * bytes_per_tile);
-                prefetcher.next = next_weights + begin;
-                prefetcher.lines = (std::min(next_bytes, (t + 1) * bytes_per_tile) - begin) / Prefetcher::kLineBytes;
-                prefetcher.two_per_step = prefetcher.lines > args.k;
-                tiles[tile_rows][width](args, row, panel, &prefetcher);
-                row += tile_rows;
+            for (int c = 0; c < chunks; ++c) {
+                const KChunk chunk{chunk_begin(c), chunk_begin(c + 1), c == 0, c == chunks - 1};
+                // What comes next: this group's next chunk, the next group's first, or the
+                // next row block's first group. Its K rows come in a share per tile.
+                int next_panel = panel, next_chunk = c + 1;
+                if (next_chunk == chunks) {
+                    next_chunk = 0;
+                    next_panel = panel + width < panels ? panel + width : (block_end < args.m ? 0 : panels);
+                }
+                Prefetcher next;
+                if (next_panel < panels) {
+                    const int next_begin = chunk_begin(next_chunk);
+                    next.next = reinterpret_cast<const char*>(args.packed_b + next_panel * panel_stride +
+                                                              static_cast<int64_t>(next_begin) * kPanelWidth);
+                    next.range_stride = panel_stride * static_cast<int64_t>(sizeof(float));
+                    next.ranges = PanelGroupWidth(next_panel, panels, rows);
+                    next.steps = chunk_begin(next_chunk + 1) - next_begin;  // one line per K row and panel
+                }
+                const int64_t steps_per_tile = (next.steps + tile_count - 1) / tile_count;
+                int64_t row = block_begin;
+                for (int64_t t = 0; t < tile_count; ++t) {
+                    const int tile_rows = static_cast<int>(rows / tile_count + (t < rows % tile_count ? 1 : 0));
+                    Prefetcher share = next;
+                    share.next += std::min(next.steps, t * steps_per_tile) * Prefetcher::kLineBytes;
+                    share.steps = std::clamp<int64_t>(next.steps - t * steps_per_tile, 0, steps_per_tile);
+                    tiles[tile_rows][width](args, row, panel, chunk, &share);
+                    row += tile_rows;
+                }
             }
         }
     }

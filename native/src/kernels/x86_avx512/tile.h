@@ -81,36 +81,28 @@ struct Tile {
     __m512 acc[Rows][Panels];
 };
 
-// Pulls the weights a GEMM needs next into cache, one or two lines per K
-// step of the current tile, so that streaming them from memory overlaps the
-// FMAs instead of stalling the first tile that needs them. Idle when empty.
+// Pulls the weights a GEMM needs next into cache while the current tile runs,
+// so that streaming them from memory overlaps the FMAs instead of stalling the
+// first tile that needs them. It covers `ranges` runs of cache lines (one per
+// panel of the next group, range_stride bytes apart): one line of each per K
+// step, for `steps` steps. Idle when steps is 0.
 struct Prefetcher {
     static constexpr int kLineBytes = 64;
 
     const char* next = nullptr;
-    int64_t lines = 0;  // still to fetch
-    bool two_per_step = false;
+    int64_t range_stride = 0;
+    int ranges = 0;
+    int64_t steps = 0;  // still to run
 
-    // Fetches the lines of `steps` K steps, interleaved with `step(kk)` for kk < steps.
+    // Runs step(kk) for kk < `length`, prefetching during as many of them as are left.
     template <typename Step>
-    FASTERNET_AVX512_INLINE int Run(int steps, Step&& step) {
-        const int per_step = two_per_step ? 2 : 1;
-        const int covered = static_cast<int>(std::min<int64_t>(steps, lines / per_step));
-        const char* line = next;
-        if (two_per_step) {
-            for (int kk = 0; kk < covered; ++kk, line += 2 * kLineBytes) {
-                _mm_prefetch(line, _MM_HINT_T1);
-                _mm_prefetch(line + kLineBytes, _MM_HINT_T1);
-                step(kk);
-            }
-        } else {
-            for (int kk = 0; kk < covered; ++kk, line += kLineBytes) {
-                _mm_prefetch(line, _MM_HINT_T1);
-                step(kk);
-            }
+    FASTERNET_AVX512_INLINE int Run(int length, Step&& step) {
+        const int covered = static_cast<int>(std::min<int64_t>(length, steps));
+        for (int kk = 0; kk < covered; ++kk, next += kLineBytes) {
+            for (int r = 0; r < ranges; ++r) _mm_prefetch(next + r * range_stride, _MM_HINT_T1);
+            step(kk);
         }
-        next = line;
-        lines -= int64_t{covered} * per_step;
+        steps -= covered;
         return covered;
     }
 };
@@ -128,6 +120,18 @@ FASTERNET_AVX512_INLINE void StartTile(Tile<Rows, Panels>& tile, const float* bi
     for (int r = 0; r < Rows; ++r) {
 #pragma GCC unroll 4
         for (int p = 0; p < Panels; ++p) tile.acc[r][p] = start[p];
+    }
+}
+
+// Accumulators start at what an earlier K chunk stored at c (row stride ldc).
+template <int Rows, int Panels>
+FASTERNET_AVX512_INLINE void LoadTile(Tile<Rows, Panels>& tile, const float* c, int64_t ldc, int columns_left) {
+#pragma GCC unroll 16
+    for (int r = 0; r < Rows; ++r) {
+#pragma GCC unroll 4
+        for (int p = 0; p < Panels; ++p) {
+            tile.acc[r][p] = _mm512_maskz_loadu_ps(ColumnMask(columns_left - p * kPanelWidth), c + r * ldc + p * kPanelWidth);
+        }
     }
 }
 
@@ -176,7 +180,7 @@ FASTERNET_AVX512_INLINE void AccumulateRows(Tile<Rows, Panels>& tile, const floa
         }
     }
     if constexpr (kInterleave == 1) {  // few-row tiles (the head) stream too little to need it
-        if (prefetcher && prefetcher->lines > 0) {
+        if (prefetcher && prefetcher->steps > 0) {
             kk = prefetcher->Run(length, [&](int step) {
                 AccumulateStep(tile, rows, step, b + step * kPanelWidth, panel_stride);
             });
