@@ -103,6 +103,28 @@ TEST_P(GemmKernelTest, LargeKAndManyRowBlocksMatchReference) {
     GemmTester().M(700).K(300).N(33).KSplit(75).Bias().Test(Kernels());
 }
 
+// Deep K runs in chunks with C stored and reloaded in between; the activation
+// and residual only after the last chunk, the split of A anywhere.
+TEST_P(GemmKernelTest, DeepKInChunksMatchesReference) {
+    const struct {
+        int k, k_split;
+    } shapes[] = {{3072, 0}, {1537, 1000}, {1536, 384}, {2305, 769}, {769, 768}};
+    for (const auto& s : shapes) {
+        for (Activation activation : kActivations) {
+            GemmTester()
+                .M(29)
+                .K(s.k)
+                .N(50)
+                .KSplit(s.k_split)
+                .Bias()
+                .Residual()
+                .RowPadding(3)
+                .Activation(activation)
+                .Test(Kernels());
+        }
+    }
+}
+
 TEST_P(GemmKernelTest, FasterNetShapesMatchReference) {
     // T0 stage 1 block at 224x224: PW1 with GELU, PW2 with the residual.
     GemmTester().M(3136).K(40).N(80).KSplit(10).Bias().Activation(Activation::Gelu).Test(Kernels());
