@@ -23,6 +23,12 @@ namespace {
 // measured 3-6% slower on T2, S and L, the same on T0).
 constexpr size_t kBlockTileBytes = 640 * 1024;
 
+// With fewer output pixels than this per thread (the last stages at batch 1),
+// threads split a layer's output channels instead of its pixels: each then
+// streams its share of the weights once for all pixels, instead of all the
+// weights for a handful of pixels.
+constexpr int64_t kMinPixelsPerThread = 32;
+
 // Activations above this are refused before allocating (16 GiB of floats).
 constexpr double kMaxScratchFloats = 4.0 * 1024 * 1024 * 1024;
 
@@ -105,30 +111,53 @@ double Product(std::initializer_list<double> factors) {
     return p;
 }
 
+// This thread's share [first, first + count) of n output channels, in whole 16-column panels.
+void ColumnShare(int n, int thread, int threads, int& first, int& count) {
+    int64_t begin, end;
+    Share((n + kPanelWidth - 1) / kPanelWidth, thread, threads, begin, end);
+    first = static_cast<int>(begin * kPanelWidth);
+    count = std::min<int>(n, static_cast<int>(end * kPanelWidth)) - first;
+}
+
+// Runs this thread's share of a GEMM's output columns (all rows).
+void RunGemmColumnShare(const KernelSet& kernels, const GemmArgs& args, int thread, int threads) {
+    int first, count;
+    ColumnShare(args.n, thread, threads, first, count);
+    if (count <= 0) return;
+    GemmArgs part = args;
+    part.n = count;
+    part.packed_b += static_cast<size_t>(first) * args.k;
+    if (part.bias) part.bias += first;
+    if (part.residual) part.residual += first;
+    part.c += first;
+    kernels.gemm(part);
+}
+
+// Runs this thread's share of a conv's output channels (the args' rows).
+void RunConvColumnShare(const KernelSet& kernels, const ConvArgs& args, int thread, int threads) {
+    int first, count;
+    ColumnShare(args.out_c, thread, threads, first, count);
+    if (count <= 0) return;
+    ConvArgs part = args;
+    part.out_c = count;
+    part.packed_weights += static_cast<size_t>(first) * args.kernel * args.kernel * args.in_c;
+    if (part.bias) part.bias += first;
+    part.output += first;
+    kernels.conv(part);
+}
+
 // Splits one GEMM over threads: by rows when there are enough, else by 16-column panels.
 void RunGemmShare(const KernelSet& kernels, const GemmArgs& args, int thread, int threads) {
+    if (args.m < 8 * threads && args.n > kPanelWidth) return RunGemmColumnShare(kernels, args, thread, threads);
+    int64_t begin, end;
+    Share(args.m, thread, threads, begin, end);
+    if (begin == end) return;
     GemmArgs part = args;
-    if (args.m >= 8 * threads || args.n <= kPanelWidth) {
-        int64_t begin, end;
-        Share(args.m, thread, threads, begin, end);
-        if (begin == end) return;
-        part.m = end - begin;
-        part.a += begin * args.lda;
-        if (part.a2) part.a2 += begin * args.lda2;
-        if (part.residual) part.residual += begin * args.ldr;
-        part.c += begin * args.ldc;
-    } else {
-        const int64_t panels = (args.n + kPanelWidth - 1) / kPanelWidth;
-        int64_t begin, end;
-        Share(panels, thread, threads, begin, end);
-        if (begin == end) return;
-        const int first_column = static_cast<int>(begin * kPanelWidth);
-        part.n = std::min<int>(args.n, static_cast<int>(end * kPanelWidth)) - first_column;
-        part.packed_b += static_cast<size_t>(begin) * args.k * kPanelWidth;
-        if (part.bias) part.bias += first_column;
-        if (part.residual) part.residual += first_column;
-        part.c += first_column;
-    }
+    part.m = end - begin;
+    part.a += begin * args.lda;
+    if (part.a2) part.a2 += begin * args.lda2;
+    if (part.residual) part.residual += begin * args.ldr;
+    part.c += begin * args.ldc;
     kernels.gemm(part);
 }
 
@@ -190,6 +219,8 @@ struct Model::Plan {
     int batch = 0, height = 0, width = 0;
     MapSizes sizes;
     std::vector<int> tile_rows;  // per stage: one fused-block tile holds at most tile_rows * width pixels
+    std::vector<bool> split_channels;  // per stage: threads split channels, layer by layer (kMinPixelsPerThread)
+    size_t shared_partial = 0, shared_hidden = 0;  // PConv output and hidden tensor of a channel-split stage
     size_t input = 0;            // NHWC copy of the input
     size_t activations[2] = {0, 0};
     size_t thread_tiles = 0;  // per thread: PConv tile, hidden tile, one output row
@@ -275,11 +306,18 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
 
     double largest_map = Product({double(batch), double(plan.sizes.embed_h), double(plan.sizes.embed_w),
                                   double(config.embed_dim)});
-    double tile_floats = 0, partial_floats = 0;
+    double tile_floats = 0, partial_floats = 0, shared_partial = 0, shared_hidden = 0;
     for (size_t s = 0; s < stages_.size(); ++s) {
         const StageShape& st = stages_[s].shape;
         const int h = plan.sizes.stage_h[s], w = plan.sizes.stage_w[s];
         largest_map = std::max(largest_map, Product({double(batch), double(h), double(w), double(st.dim)}));
+        const double pixels = Product({double(batch), double(h), double(w)});
+        const bool split = num_threads_ > 1 && pixels < double(num_threads_) * kMinPixelsPerThread;
+        plan.split_channels.push_back(split);
+        if (split) {
+            shared_partial = std::max(shared_partial, pixels * st.partial_dim);
+            shared_hidden = std::max(shared_hidden, pixels * st.hidden_dim);
+        }
         const double row_bytes = Product({double(w), double(st.hidden_dim), 4.0});
         // Equal tiles: 14 rows at most 11 per tile run as 7 + 7, not 11 + 3.
         const int max_rows = static_cast<int>(std::clamp(kBlockTileBytes / row_bytes, 1.0, double(h)));
@@ -295,6 +333,7 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
     const double input_floats = Product({double(batch), double(config.in_channels), double(height), double(width)});
     const auto round_up = [](double floats) { return static_cast<size_t>(std::ceil(floats / 16.0) * 16.0); };
     const double total = input_floats + 2 * largest_map + num_threads_ * (partial_floats + tile_floats + 32) +
+                         shared_partial + shared_hidden + 32 +
                          Product({double(batch), double(architecture_.last_dim() + config.feature_dim + 32)});
     if (total > kMaxScratchFloats) {
         Fail(FASTERNET_INVALID_ARGUMENT, "input batch ", batch, " x ", config.in_channels, " x ", height, " x ", width,
@@ -312,6 +351,10 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
     plan.thread_tile_size = plan.partial_tile_size + round_up(tile_floats);
     plan.thread_tiles = offset;
     offset += plan.thread_tile_size * num_threads_;
+    plan.shared_partial = offset;
+    offset += round_up(shared_partial);
+    plan.shared_hidden = offset;
+    offset += round_up(shared_hidden);
     plan.pooled = offset;
     offset += round_up(double(batch) * architecture_.last_dim());
     plan.features = offset;
@@ -367,6 +410,73 @@ void Model::Profile(const float* input, int batch, int height, int width, std::v
     Forward(plan, *scratch, input, outputs.data(), &profiler);
     ReleaseScratch(std::move(scratch));
     layers = std::move(profiler.layers);
+}
+
+// One block layer by layer, every thread on its share of each layer's output
+// channels: PConv -> barrier -> PW1 + BN + act -> barrier -> PW2 + residual
+// (the caller's barrier ends it). The hidden tensor of these few pixels is
+// small enough to share through the caches.
+void Model::RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, const StageShape& shape, int h, int w,
+                                  float* base, const float* x, float* y, int thread, int threads,
+                                  Profiler* timer) const {
+    const KernelSet& k = *kernels_;
+    const int dim = shape.dim, cp = shape.partial_dim, hidden = shape.hidden_dim;
+    const int64_t pixels = int64_t{plan.batch} * h * w;
+    float* partial = base + plan.shared_partial;
+    float* hidden_map = base + plan.shared_hidden;
+    const auto part = [timer](int index, auto&& fn) {
+        if (timer) {
+            timer->TimePart(index, fn);
+        } else {
+            fn();
+        }
+    };
+    part(0, [&] {
+        for (int n = 0; n < plan.batch; ++n) {
+            ConvArgs pc;
+            pc.input = x + static_cast<int64_t>(n) * h * w * dim;
+            pc.in_pixel_stride = dim;
+            pc.in_h = h, pc.in_w = w, pc.in_c = cp;
+            pc.kernel = 3, pc.stride = 1, pc.pad = 1;
+            pc.packed_weights = block.partial_conv.weights.data();
+            pc.output = partial + static_cast<int64_t>(n) * h * w * cp;
+            pc.out_pixel_stride = cp;
+            pc.out_h = h, pc.out_w = w, pc.out_c = cp;
+            pc.row_begin = 0, pc.row_end = h;
+            RunConvColumnShare(k, pc, thread, threads);
+        }
+    });
+#pragma omp barrier
+    GemmArgs expand;
+    expand.m = pixels;
+    expand.k = dim;
+    expand.n = hidden;
+    expand.a = partial;
+    expand.lda = cp;
+    if (cp < dim) {
+        expand.a2 = x + cp;  // untouched channels, read in place
+        expand.lda2 = dim;
+        expand.k_split = cp;
+    }
+    expand.packed_b = block.expand.weights.data();
+    expand.bias = OrNull(block.expand.bias);
+    expand.activation = architecture_.activation();
+    expand.c = hidden_map;
+    expand.ldc = hidden;
+    part(1, [&] { RunGemmColumnShare(k, expand, thread, threads); });
+#pragma omp barrier
+    GemmArgs project;
+    project.m = pixels;
+    project.k = hidden;
+    project.n = dim;
+    project.a = hidden_map;
+    project.lda = hidden;
+    project.packed_b = block.project.weights.data();
+    project.residual = x;
+    project.ldr = dim;
+    project.c = y;
+    project.ldc = dim;
+    part(2, [&] { RunGemmColumnShare(k, project, thread, threads); });
 }
 
 void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
@@ -433,7 +543,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                 const int oh = plan.sizes.stage_h[s], ow = plan.sizes.stage_w[s];
                 const float* in = activations[current];
                 float* out = activations[1 - current];
-                ForEachRowRange(batch, oh, thread, threads, [&](int n, int r0, int r1) {
+                const auto merge_rows = [&](int n, int r0, int r1, bool column_share) {
                     ConvArgs a;
                     a.input = in + static_cast<int64_t>(n) * h * w * merge.in_c;
                     a.in_pixel_stride = merge.in_c;
@@ -445,8 +555,18 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                     a.out_pixel_stride = dim;
                     a.out_h = oh, a.out_w = ow, a.out_c = dim;
                     a.row_begin = r0, a.row_end = r1;
-                    k.conv(a);
-                });
+                    if (column_share) {
+                        RunConvColumnShare(k, a, thread, threads);
+                    } else {
+                        k.conv(a);
+                    }
+                };
+                if (plan.split_channels[s]) {
+                    for (int n = 0; n < batch; ++n) merge_rows(n, 0, oh, true);
+                } else {
+                    ForEachRowRange(batch, oh, thread, threads,
+                                    [&](int n, int r0, int r1) { merge_rows(n, r0, r1, false); });
+                }
                 current = 1 - current;
                 h = oh;
                 w = ow;
@@ -460,6 +580,13 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                 const PackedBlock& block = stage.blocks[b];
                 const float* x = activations[current];
                 float* y = activations[1 - current];
+                if (plan.split_channels[s]) {
+                    RunBlockSplitChannels(plan, block, stage.shape, h, w, base, x, y, thread, threads, timer);
+                    current = 1 - current;
+#pragma omp barrier
+                    if (timer) timer->MarkBlock(WithoutTrailingDot(BlockPrefix(static_cast<int>(s), static_cast<int>(b))));
+                    continue;
+                }
                 // The fused block, tile by tile: PConv -> PW1 + BN + act -> PW2 + residual.
                 // Threads split pixels, not rows, so that small late-stage maps (7x7) balance.
                 const int64_t tile_pixels = int64_t{tile_rows} * w;

@@ -75,6 +75,9 @@ public:
 private:
     struct Plan;
     Plan MakePlan(int batch, int height, int width) const;
+    void RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, const StageShape& shape, int h, int w,
+                               float* base, const float* x, float* y, int thread, int threads,
+                               Profiler* timer) const;
     void Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
                  Profiler* profiler) const;
     std::unique_ptr<Scratch> AcquireScratch(size_t floats) const;
