@@ -7,8 +7,9 @@
 // The pixels of a tile share one window of valid taps and sit at a uniform
 // input stride, so each tap is a plain K segment read at that stride:
 // - dense pixels (in_pixel_stride == in_c): a kernel row is one contiguous
-//   segment; for the merging (2x2) and embedding (4x4) convs the kernel rows
-//   run side by side in one K loop (a GEMM with gathered rows);
+//   segment; the merging (2x2/s2) and embedding (4x4/s4) convs have no
+//   borders at all, so their pixels tile across output rows like GEMM rows
+//   (PatchTile), the kernel rows side by side in one K loop;
 // - PConv (cp of dim channels): the three taps of a kernel row run side by
 //   side in one K loop of cp steps, so a small cp is not all loop overhead.
 // Interior pixels (all taps inside the image) run along output rows with no
@@ -114,6 +115,70 @@ struct ConvTile {
 using ConvTileFunction = void (*)(const ConvArgs&, const PixelRun&, int);
 constexpr TileTable<ConvTileFunction, ConvTile, 3> kConvTiles;
 
+// Merging (2x2/s2) and embedding (4x4/s4) convs without padding: every output
+// pixel sees its whole window, so pixels tile across output rows as GEMM rows
+// do (a 7x7 map as 13 + 12 + 12 + 12 pixels, not seven tiles of 7), each tile
+// gathering its pixels' input addresses; the kernel rows of a pixel run side
+// by side in one K loop, and the next panel group's weights are prefetched.
+template <int Rows, int Panels>
+struct PatchTile {
+    static void Run(const ConvArgs& args, int64_t first_pixel, int panel, Prefetcher* prefetcher) {
+        const int64_t in_row_stride = static_cast<int64_t>(args.in_w) * args.in_pixel_stride;
+        const int64_t panel_stride = static_cast<int64_t>(args.kernel * args.kernel * args.in_c) * kPanelWidth;
+        const int column = panel * kPanelWidth;
+        const float* rows[Rows];
+#pragma GCC unroll 16
+        for (int r = 0; r < Rows; ++r) {
+            const int64_t pixel = first_pixel + r;
+            const int64_t oy = pixel / args.out_w, ox = pixel % args.out_w;
+            rows[r] = args.input + oy * args.stride * in_row_stride + ox * args.stride * args.in_pixel_stride;
+        }
+        Tile<Rows, Panels> tile;
+        StartTile(tile, args.bias ? args.bias + column : nullptr, args.out_c - column);
+        const float* b = args.packed_weights + panel * panel_stride;
+        const int run_length = args.kernel * args.in_c;
+        if (args.kernel == 2) {
+            AccumulateTapsOfRows<2>(tile, rows, in_row_stride, run_length, b, panel_stride, prefetcher);
+        } else {
+            AccumulateTapsOfRows<4>(tile, rows, in_row_stride, run_length, b, panel_stride, prefetcher);
+        }
+        FinishTile(tile, args.activation, args.output + first_pixel * args.out_pixel_stride + column,
+                   args.out_pixel_stride, nullptr, 0, args.out_c - column);
+    }
+};
+
+using PatchTileFunction = void (*)(const ConvArgs&, int64_t, int, Prefetcher*);
+constexpr TileTable<PatchTileFunction, PatchTile, 3> kPatchTiles;
+
+bool IsPatchConv(const ConvArgs& args) {
+    return args.pad == 0 && args.stride == args.kernel && (args.kernel == 2 || args.kernel == 4) &&
+           args.in_pixel_stride == args.in_c && int64_t{args.out_h} * args.stride <= args.in_h &&
+           int64_t{args.out_w} * args.stride <= args.in_w;
+}
+
+// Output rows [row_begin, row_end) of a patch conv.
+void RunPatchRows(const ConvArgs& args, int row_begin, int row_end, int panels) {
+    const int64_t first = int64_t{row_begin} * args.out_w;
+    const int64_t count = int64_t{row_end - row_begin} * args.out_w;
+    const int64_t k_total = int64_t{args.kernel} * args.kernel * args.in_c;
+    const int64_t panel_stride = k_total * kPanelWidth;
+    int width;
+    for (int panel = 0; panel < panels; panel += width) {
+        width = std::min(3, PanelGroupWidth(panel, panels, kTileRows));
+        const int next_panel = panel + width;
+        const int next_width = next_panel < panels ? std::min(3, PanelGroupWidth(next_panel, panels, kTileRows)) : 0;
+        const int64_t tile_count = (count + TileRowsFor(width) - 1) / TileRowsFor(width);
+        int64_t pixel = first;
+        for (int64_t t = 0; t < tile_count; ++t) {
+            const int tile_rows = static_cast<int>(count / tile_count + (t < count % tile_count ? 1 : 0));
+            Prefetcher share = Prefetcher::Share(args.packed_weights + next_panel * panel_stride, panel_stride,
+                                                 next_width, 0, k_total, t, tile_count);
+            kPatchTiles.functions[tile_rows][width](args, pixel, panel, &share);
+            pixel += tile_rows;
+        }
+    }
+}
+
 // Runs `count` pixels from `run` onwards in equal tiles at most as tall as the
 // panel group allows.
 void RunPixels(const ConvArgs& args, PixelRun run, int count, int panel, int panels_in_tile) {
@@ -171,6 +236,10 @@ void Conv(const ConvArgs& args) {
 
     for (int chunk_begin = row_begin; chunk_begin < row_end; chunk_begin += static_cast<int>(chunk_rows)) {
         const int chunk_end = static_cast<int>(std::min<int64_t>(row_end, chunk_begin + chunk_rows));
+        if (IsPatchConv(args)) {
+            RunPatchRows(args, chunk_begin, chunk_end, panels);
+            continue;
+        }
         int panels_in_tile;
         for (int panel = 0; panel < panels; panel += panels_in_tile) {
             // Conv rows are whole output rows: never the few-rows case.

@@ -115,22 +115,14 @@ void Gemm(const GemmArgs& args) {
                     next_chunk = 0;
                     next_panel = panel + width < panels ? panel + width : (block_end < args.m ? 0 : panels);
                 }
-                Prefetcher next;
-                if (next_panel < panels) {
-                    const int next_begin = chunk_begin(next_chunk);
-                    next.next = reinterpret_cast<const char*>(args.packed_b + next_panel * panel_stride +
-                                                              static_cast<int64_t>(next_begin) * kPanelWidth);
-                    next.range_stride = panel_stride * static_cast<int64_t>(sizeof(float));
-                    next.ranges = PanelGroupWidth(next_panel, panels, rows);
-                    next.steps = chunk_begin(next_chunk + 1) - next_begin;  // one line per K row and panel
-                }
-                const int64_t steps_per_tile = (next.steps + tile_count - 1) / tile_count;
+                const int next_width = next_panel < panels ? PanelGroupWidth(next_panel, panels, rows) : 0;
+                const int next_begin = chunk_begin(next_chunk);
                 int64_t row = block_begin;
                 for (int64_t t = 0; t < tile_count; ++t) {
                     const int tile_rows = static_cast<int>(rows / tile_count + (t < rows % tile_count ? 1 : 0));
-                    Prefetcher share = next;
-                    share.next += std::min(next.steps, t * steps_per_tile) * Prefetcher::kLineBytes;
-                    share.steps = std::clamp<int64_t>(next.steps - t * steps_per_tile, 0, steps_per_tile);
+                    Prefetcher share =
+                        Prefetcher::Share(args.packed_b + next_panel * panel_stride, panel_stride, next_width, next_begin,
+                                          chunk_begin(next_chunk + 1) - next_begin, t, tile_count);
                     tiles[tile_rows][width](args, row, panel, chunk, &share);
                     row += tile_rows;
                 }

@@ -105,6 +105,22 @@ struct Prefetcher {
         steps -= covered;
         return covered;
     }
+
+    // Tile `tile` of `tiles`' share of a panel group's weights: `ranges` panels from
+    // `first_panel` (panel_stride floats apart), `lines` K rows of each, starting at
+    // row `first_line`. Tiles take equal shares in order.
+    static Prefetcher Share(const float* first_panel, int64_t panel_stride, int ranges, int64_t first_line,
+                            int64_t lines, int64_t tile, int64_t tiles) {
+        Prefetcher share;
+        if (ranges <= 0 || lines <= 0) return share;
+        const int64_t per_tile = (lines + tiles - 1) / tiles;
+        const int64_t begin = std::min(lines, tile * per_tile);
+        share.next = reinterpret_cast<const char*>(first_panel + (first_line + begin) * kPanelWidth);
+        share.range_stride = panel_stride * static_cast<int64_t>(sizeof(float));
+        share.ranges = ranges;
+        share.steps = std::min(lines - begin, per_tile);
+        return share;
+    }
 };
 
 // Accumulators start at the bias (or zero) of the tile's columns.
@@ -189,23 +205,35 @@ FASTERNET_AVX512_INLINE void AccumulateRows(Tile<Rows, Panels>& tile, const floa
     for (; kk < length; ++kk) AccumulateStep(tile, rows, kk, b + kk * kPanelWidth, panel_stride);
 }
 
-// Taps side by side in one K loop: tap t reads A at a + t * tap_step (and
-// rows at row_step) and B at b + t * length rows. For convs whose taps are not
-// contiguous (PConv reads cp of dim channels): with few channels, one loop per
-// tap would spend more time entering and leaving loops than multiplying.
+// Taps side by side in one K loop: tap t reads A at rows[r] + t * tap_step
+// and B at b + t * length rows. For convs whose taps are not contiguous
+// (PConv reads cp of dim channels; a merging conv's kernel rows): with few
+// channels, one loop per tap would spend more time entering and leaving loops
+// than multiplying. A prefetcher, when given, runs alongside.
+template <int Taps, int Rows, int Panels>
+FASTERNET_AVX512_INLINE void AccumulateTapsOfRows(Tile<Rows, Panels>& tile, const float* const* rows,
+                                                  int64_t tap_step, int length, const float* b, int64_t panel_stride,
+                                                  Prefetcher* prefetcher = nullptr) {
+    const int64_t b_tap_step = static_cast<int64_t>(length) * kPanelWidth;
+    const auto step = [&](int kk) {
+#pragma GCC unroll 4
+        for (int t = 0; t < Taps; ++t) {
+            AccumulateStep(tile, rows, t * tap_step + kk, b + t * b_tap_step + kk * kPanelWidth, panel_stride);
+        }
+    };
+    int kk = 0;
+    if (prefetcher && prefetcher->steps > 0) kk = prefetcher->Run(length, step);
+    for (; kk < length; ++kk) step(kk);
+}
+
+// The same for rows at a uniform stride: row r starts at a + r * row_step.
 template <int Taps, int Rows, int Panels>
 FASTERNET_AVX512_INLINE void AccumulateTaps(Tile<Rows, Panels>& tile, const float* a, int64_t row_step,
                                             int64_t tap_step, int length, const float* b, int64_t panel_stride) {
     const float* rows[Rows];
 #pragma GCC unroll 16
     for (int r = 0; r < Rows; ++r) rows[r] = a + r * row_step;
-    const int64_t b_tap_step = static_cast<int64_t>(length) * kPanelWidth;
-    for (int kk = 0; kk < length; ++kk) {
-#pragma GCC unroll 4
-        for (int t = 0; t < Taps; ++t) {
-            AccumulateStep(tile, rows, t * tap_step + kk, b + t * b_tap_step + kk * kPanelWidth, panel_stride);
-        }
-    }
+    AccumulateTapsOfRows<Taps>(tile, rows, tap_step, length, b, panel_stride);
 }
 
 // Stores the tile at c (row stride ldc), adding residual (row stride ldr) when given.
