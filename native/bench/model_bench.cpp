@@ -74,6 +74,7 @@ BENCHMARK(BM_Model)
     ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}, {1, 2}})
     ->Args({0, 16, 2})
     ->Args({2, 16, 2})
+    ->Args({3, 16, 2})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(1.0)
     ->UseRealTime();

@@ -221,6 +221,8 @@ struct Model::Plan {
     std::vector<int> tile_rows;  // per stage: one fused-block tile holds at most tile_rows * width pixels
     std::vector<bool> split_channels;  // per stage: threads split channels, layer by layer (kMinPixelsPerThread)
     size_t shared_partial = 0, shared_hidden = 0;  // PConv output and hidden tensor of a channel-split stage
+    std::vector<bool> merge_as_gemm;  // per stage: its merging conv runs as one GEMM over gathered windows
+    size_t patches = 0;               // those windows
     size_t input = 0;            // NHWC copy of the input
     size_t activations[2] = {0, 0};
     size_t thread_tiles = 0;  // per thread: PConv tile, hidden tile, one output row
@@ -306,7 +308,7 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
 
     double largest_map = Product({double(batch), double(plan.sizes.embed_h), double(plan.sizes.embed_w),
                                   double(config.embed_dim)});
-    double tile_floats = 0, partial_floats = 0, shared_partial = 0, shared_hidden = 0;
+    double tile_floats = 0, partial_floats = 0, shared_partial = 0, shared_hidden = 0, patch_floats = 0;
     for (size_t s = 0; s < stages_.size(); ++s) {
         const StageShape& st = stages_[s].shape;
         const int h = plan.sizes.stage_h[s], w = plan.sizes.stage_w[s];
@@ -314,6 +316,18 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
         const double pixels = Product({double(batch), double(h), double(w)});
         const bool split = num_threads_ > 1 && pixels < double(num_threads_) * kMinPixelsPerThread;
         plan.split_channels.push_back(split);
+        // A batch whose merging conv has more weights than an image has input: one GEMM
+        // over the whole batch streams the weights per block of rows, not per image.
+        bool merge_gemm = false;
+        if (s > 0) {
+            const PackedConv& merge = stages_[s].merge;
+            const int in_h = plan.sizes.stage_h[s - 1], in_w = plan.sizes.stage_w[s - 1];
+            const double window = double(merge.kernel) * merge.kernel * merge.in_c;
+            merge_gemm = batch > 1 && merge.kernel == merge.stride &&
+                         double(merge.weights.size()) > Product({double(in_h), double(in_w), double(merge.in_c)});
+            if (merge_gemm) patch_floats = std::max(patch_floats, pixels * window);
+        }
+        plan.merge_as_gemm.push_back(merge_gemm);
         if (split) {
             shared_partial = std::max(shared_partial, pixels * st.partial_dim);
             shared_hidden = std::max(shared_hidden, pixels * st.hidden_dim);
@@ -333,7 +347,7 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
     const double input_floats = Product({double(batch), double(config.in_channels), double(height), double(width)});
     const auto round_up = [](double floats) { return static_cast<size_t>(std::ceil(floats / 16.0) * 16.0); };
     const double total = input_floats + 2 * largest_map + num_threads_ * (partial_floats + tile_floats + 32) +
-                         shared_partial + shared_hidden + 32 +
+                         shared_partial + shared_hidden + patch_floats + 48 +
                          Product({double(batch), double(architecture_.last_dim() + config.feature_dim + 32)});
     if (total > kMaxScratchFloats) {
         Fail(FASTERNET_INVALID_ARGUMENT, "input batch ", batch, " x ", config.in_channels, " x ", height, " x ", width,
@@ -355,6 +369,8 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
     offset += round_up(shared_partial);
     plan.shared_hidden = offset;
     offset += round_up(shared_hidden);
+    plan.patches = offset;
+    offset += round_up(patch_floats);
     plan.pooled = offset;
     offset += round_up(double(batch) * architecture_.last_dim());
     plan.features = offset;
@@ -561,7 +577,37 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                         k.conv(a);
                     }
                 };
-                if (plan.split_channels[s]) {
+                if (plan.merge_as_gemm[s]) {
+                    // Gather each output pixel's window (kernel rows of kernel * in_c floats
+                    // each, in the packed K order), then one GEMM over the whole batch.
+                    float* patches = base + plan.patches;
+                    const int run = merge.kernel * merge.in_c;
+                    const int64_t patch = int64_t{merge.kernel} * run;
+                    ForEachRowRange(batch, oh, thread, threads, [&](int n, int r0, int r1) {
+                        for (int oy = r0; oy < r1; ++oy) {
+                            for (int ox = 0; ox < ow; ++ox) {
+                                float* dst = patches + ((int64_t{n} * oh + oy) * ow + ox) * patch;
+                                for (int ky = 0; ky < merge.kernel; ++ky) {
+                                    const float* src = in + ((int64_t{n} * h + oy * merge.stride + ky) * w +
+                                                             int64_t{ox} * merge.stride) * merge.in_c;
+                                    std::memcpy(dst + int64_t{ky} * run, src, sizeof(float) * run);
+                                }
+                            }
+                        }
+                    });
+#pragma omp barrier
+                    GemmArgs g;
+                    g.m = int64_t{batch} * oh * ow;
+                    g.k = static_cast<int>(patch);
+                    g.n = dim;
+                    g.a = patches;
+                    g.lda = patch;
+                    g.packed_b = merge.weights.data();
+                    g.bias = OrNull(merge.bias);
+                    g.c = out;
+                    g.ldc = dim;
+                    RunGemmShare(k, g, thread, threads);
+                } else if (plan.split_channels[s]) {
                     for (int n = 0; n < batch; ++n) merge_rows(n, 0, oh, true);
                 } else {
                     ForEachRowRange(batch, oh, thread, threads,
