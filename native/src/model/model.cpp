@@ -29,6 +29,11 @@ constexpr size_t kBlockTileBytes = 640 * 1024;
 // weights for a handful of pixels.
 constexpr int64_t kMinPixelsPerThread = 32;
 
+// Row stride of a hidden tensor: hidden channels plus one cache line when rows
+// 2 KB apart or a multiple of that would put the 14 rows of a GEMM tile into
+// the same few L1 sets (S and T1 have power-of-two widths).
+int HiddenStride(int hidden) { return hidden % 512 == 0 ? hidden + 16 : hidden; }
+
 // Activations above this are refused before allocating (16 GiB of floats).
 constexpr double kMaxScratchFloats = 4.0 * 1024 * 1024 * 1024;
 
@@ -330,9 +335,9 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
         plan.merge_as_gemm.push_back(merge_gemm);
         if (split) {
             shared_partial = std::max(shared_partial, pixels * st.partial_dim);
-            shared_hidden = std::max(shared_hidden, pixels * st.hidden_dim);
+            shared_hidden = std::max(shared_hidden, pixels * HiddenStride(st.hidden_dim));
         }
-        const double row_bytes = Product({double(w), double(st.hidden_dim), 4.0});
+        const double row_bytes = Product({double(w), double(HiddenStride(st.hidden_dim)), 4.0});
         // Equal tiles: 14 rows at most 11 per tile run as 7 + 7, not 11 + 3.
         const int max_rows = static_cast<int>(std::clamp(kBlockTileBytes / row_bytes, 1.0, double(h)));
         const int tiles = (h + max_rows - 1) / max_rows;
@@ -341,7 +346,7 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
         // A tile of rows * w pixels may start mid-row, so PConv may need one row more.
         const double partial = Product({double(std::min(rows + 1, h)), double(w), double(st.partial_dim)});
         partial_floats = std::max(partial_floats, partial);
-        tile_floats = std::max(tile_floats, Product({double(rows), double(w), double(st.hidden_dim)}) +
+        tile_floats = std::max(tile_floats, Product({double(rows), double(w), double(HiddenStride(st.hidden_dim))}) +
                                                 Product({double(w), double(st.dim)}));
     }
     const double input_floats = Product({double(batch), double(config.in_channels), double(height), double(width)});
@@ -478,7 +483,7 @@ void Model::RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, co
     expand.bias = OrNull(block.expand.bias);
     expand.activation = architecture_.activation();
     expand.c = hidden_map;
-    expand.ldc = hidden;
+    expand.ldc = HiddenStride(hidden);
     part(1, [&] { RunGemmColumnShare(k, expand, thread, threads); });
 #pragma omp barrier
     GemmArgs project;
@@ -486,7 +491,7 @@ void Model::RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, co
     project.k = hidden;
     project.n = dim;
     project.a = hidden_map;
-    project.lda = hidden;
+    project.lda = HiddenStride(hidden);
     project.packed_b = block.project.weights.data();
     project.residual = x;
     project.ldr = dim;
@@ -670,7 +675,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                         expand.bias = OrNull(block.expand.bias);
                         expand.activation = architecture_.activation();
                         expand.c = hidden_tile;
-                        expand.ldc = hidden;
+                        expand.ldc = HiddenStride(hidden);
                         part(1, [&] { k.gemm(expand); });
 
                         GemmArgs project;
@@ -678,7 +683,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                         project.k = hidden;
                         project.n = dim;
                         project.a = hidden_tile;
-                        project.lda = hidden;
+                        project.lda = HiddenStride(hidden);
                         project.packed_b = block.project.weights.data();
                         project.residual = image + first * dim;
                         project.ldr = dim;
