@@ -321,14 +321,15 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
         const double pixels = Product({double(batch), double(h), double(w)});
         const bool split = num_threads_ > 1 && pixels < double(num_threads_) * kMinPixelsPerThread;
         plan.split_channels.push_back(split);
-        // A batch whose merging conv has more weights than an image has input: one GEMM
-        // over the whole batch streams the weights per block of rows, not per image.
+        // A merging conv with more weights than an image has input (the late stages): one
+        // GEMM over the whole batch streams the weights per block of rows, not per image,
+        // in K chunks with the next weights prefetched, in tiles of up to 14 pixels.
         bool merge_gemm = false;
         if (s > 0) {
             const PackedConv& merge = stages_[s].merge;
             const int in_h = plan.sizes.stage_h[s - 1], in_w = plan.sizes.stage_w[s - 1];
             const double window = double(merge.kernel) * merge.kernel * merge.in_c;
-            merge_gemm = batch > 1 && merge.kernel == merge.stride &&
+            merge_gemm = merge.kernel == merge.stride &&
                          double(merge.weights.size()) > Product({double(in_h), double(in_w), double(merge.in_c)});
             if (merge_gemm) patch_floats = std::max(patch_floats, pixels * window);
         }
@@ -611,7 +612,11 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                     g.bias = OrNull(merge.bias);
                     g.c = out;
                     g.ldc = dim;
-                    RunGemmShare(k, g, thread, threads);
+                    if (plan.split_channels[s]) {
+                        RunGemmColumnShare(k, g, thread, threads);
+                    } else {
+                        RunGemmShare(k, g, thread, threads);
+                    }
                 } else if (plan.split_channels[s]) {
                     for (int n = 0; n < batch; ++n) merge_rows(n, 0, oh, true);
                 } else {
