@@ -5,9 +5,10 @@
 // max |diff| / max |expected| must stay below the tolerance (1e-4, the
 // design's PyTorch agreement). Exit status 0 when every run passes.
 //
-//   fasternet_run_fixture --config tests/fixtures/tiny/config.json --weights tiny.safetensors \
-//       --input tests/fixtures/tiny/input_2x3x32x32.npy --expected tests/fixtures/tiny/logits_2x3x32x32.npy \
+//   fasternet_run_fixture --config tests/fixtures/tiny/config.json --weights tiny.safetensors
+//       --input tests/fixtures/tiny/input_2x3x32x32.npy --expected tests/fixtures/tiny/logits_2x3x32x32.npy
 //       [--expected <output 1>.npy ...] [--threads 1,2] [--kernels auto|reference|avx2|avx512|neon]
+//   (one command line)
 //
 // A backbone config (fork_feat true) has one --expected per stage, in order.
 #include <algorithm>
