@@ -1,13 +1,23 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using FasterNet.Cli.Commands;
 
 namespace FasterNet.Cli;
 
 public static class Program
 {
+    /// <summary>The command as published (artifacts/bin/fasternet) and shown in help.</summary>
+    public const string CommandName = "fasternet";
+
     public static int Main(string[] args)
     {
-        var root = new RootCommand("FasterNet.NET: run and measure FasterNet (PConv) networks on the CPU.");
+        // Named after the published command: a RootCommand takes the name of the entry
+        // assembly (FasterNet.Cli), which is not what users type.
+        var root = new Command(CommandName, "FasterNet.NET: run and measure FasterNet (PConv) networks on the CPU.")
+        {
+            new HelpOption(),
+            new VersionOption(),
+        };
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
