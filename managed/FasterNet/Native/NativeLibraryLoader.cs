@@ -19,7 +19,11 @@ internal static partial class NativeLibraryLoader
 
     internal const string LibraryName = "fasternet";
 
+    // A library module initializer on purpose: the resolver must be in place before the first
+    // P/Invoke, whichever public type the application touches first.
+#pragma warning disable CA2255
     [ModuleInitializer]
+#pragma warning restore CA2255
     internal static void Register() =>
         NativeLibrary.SetDllImportResolver(typeof(NativeLibraryLoader).Assembly, Resolve);
 
