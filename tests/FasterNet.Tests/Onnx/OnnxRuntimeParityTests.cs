@@ -66,6 +66,21 @@ public class OnnxRuntimeParityTests
             threads: 2);
     }
 
+    // Hidden widths 512..4096 (multiples of 512 get a padded row stride), late merges with more
+    // weights than an image has input (gathered into one GEMM) and, at 2 threads, 4x4 and 2x2
+    // maps whose layers are split by output channels.
+    [TestCase(1, 1)]
+    [TestCase(2, 2)]
+    public void PowerOfTwoHiddenWidthsAgreeWithOnnxRuntime(int batch, int threads)
+    {
+        var spec = new ModelSpec
+        {
+            EmbedDim = 64, Depths = [1, 1, 1, 1], MlpRatio = 8.0f, NumClasses = 10, FeatureDim = 64,
+            Activation = Activation.Gelu,
+        };
+        ExpectSameLogits(spec, RandomStateDict.Create(spec, seed: 5), batch, height: 64, width: 64, threads);
+    }
+
     [Test]
     public void TinyBackboneExportMatchesRunBackbone()
     {
