@@ -170,6 +170,66 @@ std::string WithoutTrailingDot(const std::string& prefix) { return prefix.substr
 
 const float* OrNull(const AlignedBuffer& buffer) { return buffer.size() ? buffer.data() : nullptr; }
 
+// The three layers of a FasterNet block over pixels [first, first + m) of one h x w NHWC
+// image (or of a batch, which is contiguous). Both the fused tile loop and the
+// channel-split path build them here.
+
+// PConv 3x3 on the first cp channels of `image`, output rows [row_begin, row_end) into
+// `rows_out`, a cp-wide buffer holding row_begin's first pixel at its start.
+ConvArgs PartialConvArgs(const PackedBlock& block, const StageShape& shape, const float* image, int h, int w,
+                         float* rows_out, int row_begin, int row_end) {
+    ConvArgs a;
+    a.input = image;
+    a.in_pixel_stride = shape.dim;
+    a.in_h = h, a.in_w = w, a.in_c = shape.partial_dim;
+    a.kernel = 3, a.stride = 1, a.pad = 1;
+    a.packed_weights = block.partial_conv.weights.data();
+    a.output = rows_out - int64_t{row_begin} * w * shape.partial_dim;  // the kernel indexes by absolute row
+    a.out_pixel_stride = shape.partial_dim;
+    a.out_h = h, a.out_w = w, a.out_c = shape.partial_dim;
+    a.row_begin = row_begin, a.row_end = row_end;
+    return a;
+}
+
+// PW1 + BN + act: reads PConv's output (cp wide) and the untouched channels of `x` in place.
+GemmArgs ExpandArgs(const PackedBlock& block, const StageShape& shape, Activation activation, int64_t m,
+                    const float* partial, const float* x, float* hidden) {
+    GemmArgs a;
+    a.m = m;
+    a.k = shape.dim;
+    a.n = shape.hidden_dim;
+    a.a = partial;
+    a.lda = shape.partial_dim;
+    if (shape.partial_dim < shape.dim) {
+        a.a2 = x + shape.partial_dim;
+        a.lda2 = shape.dim;
+        a.k_split = shape.partial_dim;
+    }
+    a.packed_b = block.expand.weights.data();
+    a.bias = OrNull(block.expand.bias);
+    a.activation = activation;
+    a.c = hidden;
+    a.ldc = HiddenStride(shape.hidden_dim);
+    return a;
+}
+
+// PW2 + residual: y = hidden x W2 + x.
+GemmArgs ProjectArgs(const PackedBlock& block, const StageShape& shape, int64_t m, const float* hidden,
+                     const float* x, float* y) {
+    GemmArgs a;
+    a.m = m;
+    a.k = shape.hidden_dim;
+    a.n = shape.dim;
+    a.a = hidden;
+    a.lda = HiddenStride(shape.hidden_dim);
+    a.packed_b = block.project.weights.data();
+    a.residual = x;
+    a.ldr = shape.dim;
+    a.c = y;
+    a.ldc = shape.dim;
+    return a;
+}
+
 }  // namespace
 
 struct Scratch {
@@ -202,6 +262,16 @@ public:
             part_seconds_[i] = 0.0;
         }
         last_ = now;
+    }
+
+    // Runs fn, timed as part `part` of a fused block when there is a profiler (thread 0).
+    template <typename Fn>
+    static void Run(Profiler* profiler, int part, Fn&& fn) {
+        if (profiler) {
+            profiler->TimePart(part, fn);
+        } else {
+            fn();
+        }
     }
 
     // Times one part of a fused block on thread 0.
@@ -442,63 +512,24 @@ void Model::RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, co
                                   float* base, const float* x, float* y, int thread, int threads,
                                   Profiler* timer) const {
     const KernelSet& k = *kernels_;
-    const int dim = shape.dim, cp = shape.partial_dim, hidden = shape.hidden_dim;
-    const int64_t pixels = int64_t{plan.batch} * h * w;
+    const int64_t image_size = int64_t{h} * w;
     float* partial = base + plan.shared_partial;
-    float* hidden_map = base + plan.shared_hidden;
-    const auto part = [timer](int index, auto&& fn) {
-        if (timer) {
-            timer->TimePart(index, fn);
-        } else {
-            fn();
-        }
-    };
-    part(0, [&] {
+    float* hidden = base + plan.shared_hidden;
+    Profiler::Run(timer, 0, [&] {
         for (int n = 0; n < plan.batch; ++n) {
-            ConvArgs pc;
-            pc.input = x + static_cast<int64_t>(n) * h * w * dim;
-            pc.in_pixel_stride = dim;
-            pc.in_h = h, pc.in_w = w, pc.in_c = cp;
-            pc.kernel = 3, pc.stride = 1, pc.pad = 1;
-            pc.packed_weights = block.partial_conv.weights.data();
-            pc.output = partial + static_cast<int64_t>(n) * h * w * cp;
-            pc.out_pixel_stride = cp;
-            pc.out_h = h, pc.out_w = w, pc.out_c = cp;
-            pc.row_begin = 0, pc.row_end = h;
-            RunConvColumnShare(k, pc, thread, threads);
+            RunConvColumnShare(k,
+                               PartialConvArgs(block, shape, x + n * image_size * shape.dim, h, w,
+                                               partial + n * image_size * shape.partial_dim, 0, h),
+                               thread, threads);
         }
     });
 #pragma omp barrier
-    GemmArgs expand;
-    expand.m = pixels;
-    expand.k = dim;
-    expand.n = hidden;
-    expand.a = partial;
-    expand.lda = cp;
-    if (cp < dim) {
-        expand.a2 = x + cp;  // untouched channels, read in place
-        expand.lda2 = dim;
-        expand.k_split = cp;
-    }
-    expand.packed_b = block.expand.weights.data();
-    expand.bias = OrNull(block.expand.bias);
-    expand.activation = architecture_.activation();
-    expand.c = hidden_map;
-    expand.ldc = HiddenStride(hidden);
-    part(1, [&] { RunGemmColumnShare(k, expand, thread, threads); });
+    const int64_t pixels = plan.batch * image_size;
+    const GemmArgs expand = ExpandArgs(block, shape, architecture_.activation(), pixels, partial, x, hidden);
+    Profiler::Run(timer, 1, [&] { RunGemmColumnShare(k, expand, thread, threads); });
 #pragma omp barrier
-    GemmArgs project;
-    project.m = pixels;
-    project.k = hidden;
-    project.n = dim;
-    project.a = hidden_map;
-    project.lda = HiddenStride(hidden);
-    project.packed_b = block.project.weights.data();
-    project.residual = x;
-    project.ldr = dim;
-    project.c = y;
-    project.ldc = dim;
-    part(2, [&] { RunGemmColumnShare(k, project, thread, threads); });
+    const GemmArgs project = ProjectArgs(block, shape, pixels, hidden, x, y);
+    Profiler::Run(timer, 2, [&] { RunGemmColumnShare(k, project, thread, threads); });
 }
 
 void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
@@ -512,14 +543,6 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
 
     const auto body = [&](int thread, int threads) {
         Profiler* const timer = thread == 0 ? profiler : nullptr;
-        // Runs fn, timed as part `part` of a fused block when profiling.
-        const auto part = [timer](int index, auto&& fn) {
-            if (timer) {
-                timer->TimePart(index, fn);
-            } else {
-                fn();
-            }
-        };
         // NCHW -> NHWC.
         const int in_c = config.in_channels, H = plan.height, W = plan.width;
         ForEachRowRange(batch, H, thread, threads, [&](int n, int r0, int r1) {
@@ -559,7 +582,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
         float* tile = base + plan.thread_tiles + plan.thread_tile_size * thread;
         for (size_t s = 0; s < stages_.size(); ++s) {
             const PackedStage& stage = stages_[s];
-            const int dim = stage.shape.dim, cp = stage.shape.partial_dim, hidden = stage.shape.hidden_dim;
+            const int dim = stage.shape.dim, cp = stage.shape.partial_dim;
             if (s > 0) {
                 const PackedConv& merge = stage.merge;
                 const int oh = plan.sizes.stage_h[s], ow = plan.sizes.stage_w[s];
@@ -653,48 +676,17 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                         const int64_t pixels = std::min<int64_t>(p1 - first, tile_pixels);
                         const int row_begin = static_cast<int>(first / w);
                         const int row_end = static_cast<int>((first + pixels - 1) / w) + 1;
-                        ConvArgs pc;
-                        pc.input = image;
-                        pc.in_pixel_stride = dim;
-                        pc.in_h = h, pc.in_w = w, pc.in_c = cp;
-                        pc.kernel = 3, pc.stride = 1, pc.pad = 1;
-                        pc.packed_weights = block.partial_conv.weights.data();
-                        pc.output = partial_tile - int64_t{row_begin} * w * cp;  // the kernel indexes by absolute row
-                        pc.out_pixel_stride = cp;
-                        pc.out_h = h, pc.out_w = w, pc.out_c = cp;
-                        pc.row_begin = row_begin, pc.row_end = row_end;
-                        part(0, [&] { k.conv(pc); });
-
-                        GemmArgs expand;
-                        expand.m = pixels;
-                        expand.k = dim;
-                        expand.n = hidden;
-                        expand.a = partial_tile + (first - int64_t{row_begin} * w) * cp;
-                        expand.lda = cp;
-                        if (cp < dim) {
-                            expand.a2 = image + first * dim + cp;  // untouched channels, read in place
-                            expand.lda2 = dim;
-                            expand.k_split = cp;
-                        }
-                        expand.packed_b = block.expand.weights.data();
-                        expand.bias = OrNull(block.expand.bias);
-                        expand.activation = architecture_.activation();
-                        expand.c = hidden_tile;
-                        expand.ldc = HiddenStride(hidden);
-                        part(1, [&] { k.gemm(expand); });
-
-                        GemmArgs project;
-                        project.m = pixels;
-                        project.k = hidden;
-                        project.n = dim;
-                        project.a = hidden_tile;
-                        project.lda = HiddenStride(hidden);
-                        project.packed_b = block.project.weights.data();
-                        project.residual = image + first * dim;
-                        project.ldr = dim;
-                        project.c = out_image + first * dim;
-                        project.ldc = dim;
-                        part(2, [&] { k.gemm(project); });
+                        const ConvArgs pc =
+                            PartialConvArgs(block, stage.shape, image, h, w, partial_tile, row_begin, row_end);
+                        Profiler::Run(timer, 0, [&] { k.conv(pc); });
+                        const GemmArgs expand =
+                            ExpandArgs(block, stage.shape, architecture_.activation(), pixels,
+                                       partial_tile + (first - int64_t{row_begin} * w) * cp, image + first * dim,
+                                       hidden_tile);
+                        Profiler::Run(timer, 1, [&] { k.gemm(expand); });
+                        const GemmArgs project = ProjectArgs(block, stage.shape, pixels, hidden_tile,
+                                                             image + first * dim, out_image + first * dim);
+                        Profiler::Run(timer, 2, [&] { k.gemm(project); });
                     }
                 });
                 current = 1 - current;
