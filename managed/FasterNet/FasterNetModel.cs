@@ -13,9 +13,10 @@ public sealed unsafe class FasterNetModel : IDisposable
 {
     private readonly ModelHandle _handle;
 
-    private FasterNetModel(ModelSpec spec, ModelHandle handle)
+    private FasterNetModel(ModelSpec spec, ModelHandle handle, CheckpointLayout? weightsLayout = null)
     {
         Spec = spec;
+        WeightsLayout = weightsLayout;
         _handle = handle;
         KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle.DangerousGetHandle());
         Threads = NativeMethods.ModelNumThreads(handle.DangerousGetHandle());
@@ -33,7 +34,13 @@ public sealed unsafe class FasterNetModel : IDisposable
     /// <summary>1 for a classifier (logits); one per stage for a backbone.</summary>
     public int OutputCount { get; }
 
-    /// <summary>Loads a PyTorch checkpoint (.pth) or a .safetensors file for <paramref name="spec"/>.</summary>
+    /// <summary>The naming the weights came in (official or timm); null for random weights.</summary>
+    public CheckpointLayout? WeightsLayout { get; }
+
+    /// <summary>
+    /// Loads a PyTorch checkpoint (.pth) or a .safetensors file for <paramref name="spec"/>, in the official or timm
+    /// layout (<see cref="WeightsLayout"/> says which), also under a wrapper's <c>module.</c>/<c>model.</c> prefix.
+    /// </summary>
     /// <exception cref="CheckpointFormatException">The file is not a readable checkpoint.</exception>
     /// <exception cref="StateDictMismatchException">Tensors are missing or unexpected.</exception>
     /// <exception cref="ShapeMismatchException">A tensor's shape differs from the spec's.</exception>
@@ -51,13 +58,29 @@ public sealed unsafe class FasterNetModel : IDisposable
         }
     }
 
-    /// <summary>Builds the model from official state_dict names and tensors (batch-norm statistics included).</summary>
+    /// <summary>
+    /// Builds the model from a state_dict (batch-norm statistics included) with official or timm names, also under
+    /// a wrapper prefix; <see cref="WeightsLayout"/> says which layout was found.
+    /// </summary>
+    /// <exception cref="StateDictMismatchException">Tensors are missing or unexpected; the message names the layout found.</exception>
+    /// <exception cref="ShapeMismatchException">A tensor's shape differs from the spec's.</exception>
     public static FasterNetModel FromStateDict(ModelSpec spec, IReadOnlyDictionary<string, Tensor> stateDict,
                                                ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(stateDict);
-        return new FasterNetModel(spec, NativeModel.Create(spec, stateDict, options ?? ModelOptions.Default));
+        RecognizedStateDict recognized = CheckpointLayouts.ToOfficial(stateDict);
+        try
+        {
+            return new FasterNetModel(spec, NativeModel.Create(spec, recognized.StateDict, options ?? ModelOptions.Default),
+                                      recognized.Layout);
+        }
+        catch (FasterNetException e) when (e is StateDictMismatchException or ShapeMismatchException)
+        {
+            throw Rethrow(e, recognized.Layout == CheckpointLayout.Timm
+                ? $"{recognized.Description} (names below in their official spelling)"
+                : recognized.Description);
+        }
     }
 
     /// <summary>Seeded random weights: for benchmarks and tests, not for predictions.</summary>
