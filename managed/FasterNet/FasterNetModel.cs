@@ -145,8 +145,67 @@ public sealed unsafe class FasterNetModel : IDisposable
             long* sizes = stackalloc long[1];
             outputs[0] = output;
             sizes[0] = logits.Length;
-            RunNative(input, batch, height, width, 1, outputs, sizes);
+            RunNative(input, batch, height, width, 1, outputs, sizes, null);
         }
+    }
+
+    /// <summary>
+    /// Runs into caller-provided buffers, one per output (<see cref="OutputCount"/>: logits for a classifier, each
+    /// stage's map for a backbone), each sized as <see cref="OutputShape"/> says. Nothing is allocated per call.
+    /// A cancelled <paramref name="cancellationToken"/> stops the native run at the next layer boundary and throws
+    /// <see cref="OperationCanceledException"/>; the outputs are then undefined. Threads per call are the model's
+    /// (<see cref="Threads"/>): the native plan sizes per-thread scratch and splits layers for that count, so a
+    /// server that wants N concurrent calls creates its executors with Threads = cores / N.
+    /// </summary>
+    public void Run(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<Memory<float>> outputs,
+                    CancellationToken cancellationToken = default)
+    {
+        if (outputs.Length != OutputCount)
+            throw new ArgumentException($"model {Spec.Name} has {OutputCount} output(s), {outputs.Length} buffer(s) were given",
+                nameof(outputs));
+        var pins = new OutputPins();
+        try
+        {
+            float** pointers = stackalloc float*[OutputCount];
+            long* sizes = stackalloc long[OutputCount];
+            for (int i = 0; i < outputs.Length; i++)
+            {
+                pins[i] = outputs[i].Pin();
+                pointers[i] = (float*)pins[i].Pointer;
+                sizes[i] = outputs[i].Length;
+            }
+            if (!cancellationToken.CanBeCanceled)
+            {
+                RunNative(input, batch, height, width, OutputCount, pointers, sizes, null);
+                return;
+            }
+            // The flag lives on this frame; the registration is disposed (waiting for a running callback)
+            // before the frame ends, so the callback never writes to a dead frame.
+            int cancelFlag = 0;
+            int* flag = &cancelFlag;
+            using (cancellationToken.UnsafeRegister(static state => Volatile.Write(ref *(int*)(nint)state!, 1), (nint)flag))
+            {
+                try
+                {
+                    RunNative(input, batch, height, width, OutputCount, pointers, sizes, flag);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new OperationCanceledException($"run of model {Spec.Name} cancelled", cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < outputs.Length; i++)
+                pins[i].Dispose();
+        }
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(ModelSpec.MaxStages)]
+    private struct OutputPins
+    {
+        private System.Buffers.MemoryHandle _element;
     }
 
     /// <summary>Runs a classifier on a tensor of shape [N, C, H, W]; returns [N, classes].</summary>
@@ -176,7 +235,7 @@ public sealed unsafe class FasterNetModel : IDisposable
                 outputs[i] = (float*)handles[i].AddrOfPinnedObject();
                 sizes[i] = maps[i].ElementCount;
             }
-            RunNative(input, batch, height, width, OutputCount, outputs, sizes);
+            RunNative(input, batch, height, width, OutputCount, outputs, sizes, null);
         }
         finally
         {
@@ -210,7 +269,7 @@ public sealed unsafe class FasterNetModel : IDisposable
     }
 
     private void RunNative(ReadOnlySpan<float> input, int batch, int height, int width, int count, float** outputs,
-                           long* sizes)
+                           long* sizes, int* cancelFlag)
     {
         bool added = false;
         try
@@ -218,8 +277,8 @@ public sealed unsafe class FasterNetModel : IDisposable
             _handle.DangerousAddRef(ref added);
             fixed (float* data = input)
             {
-                NativeModel.ThrowIfFailed(NativeMethods.ModelRun(_handle.DangerousGetHandle(), data, input.Length,
-                    batch, height, width, count, outputs, sizes));
+                NativeModel.ThrowIfFailed(NativeMethods.ModelRunCancellable(_handle.DangerousGetHandle(), data,
+                    input.Length, batch, height, width, count, outputs, sizes, cancelFlag));
             }
         }
         catch (ObjectDisposedException)

@@ -66,8 +66,10 @@ public:
     // NCHW shape of output `index` for an input of batch x height x width.
     std::vector<int64_t> OutputShape(int batch, int height, int width, int index) const;
 
-    // Runs the network; outputs[i] must hold OutputShape(..., i) floats.
-    void Run(const float* input, int batch, int height, int width, float* const* outputs) const;
+    // Runs the network; outputs[i] must hold OutputShape(..., i) floats. A non-null cancel_flag is read
+    // between blocks and stages; once non-zero the run stops there and fails with FASTERNET_CANCELLED.
+    void Run(const float* input, int batch, int height, int width, float* const* outputs,
+             const volatile int32_t* cancel_flag = nullptr) const;
 
     // Runs once (outputs discarded) and reports each layer's wall time in execution order.
     void Profile(const float* input, int batch, int height, int width, std::vector<LayerTime>& layers) const;
@@ -78,8 +80,9 @@ private:
     void RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, const StageShape& shape, int h, int w,
                                float* base, const float* x, float* y, int thread, int threads,
                                Profiler* timer) const;
-    void Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
-                 Profiler* profiler) const;
+    // Returns false when cancel_flag stopped the run early.
+    bool Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+                 Profiler* profiler, const volatile int32_t* cancel_flag = nullptr) const;
     std::unique_ptr<Scratch> AcquireScratch(size_t floats) const;
     void ReleaseScratch(std::unique_ptr<Scratch> scratch) const;
 
