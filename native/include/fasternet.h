@@ -37,7 +37,8 @@ typedef enum fasternet_status {
     FASTERNET_UNEXPECTED_TENSOR = 4,
     FASTERNET_OUT_OF_MEMORY = 5,
     FASTERNET_UNSUPPORTED = 6,
-    FASTERNET_INTERNAL_ERROR = 7
+    FASTERNET_INTERNAL_ERROR = 7,
+    FASTERNET_CANCELLED = 8 /* a run stopped early because its cancel flag was set */
 } fasternet_status;
 
 typedef enum fasternet_activation {
@@ -205,6 +206,18 @@ FASTERNET_API fasternet_status fasternet_model_run(const fasternet_model* model,
                                                    int64_t input_size, int32_t batch, int32_t height,
                                                    int32_t width, int32_t output_count, float* const* outputs,
                                                    const int64_t* output_sizes);
+
+/*
+ * fasternet_model_run with a cancel flag: when *cancel_flag becomes non-zero
+ * (set from any thread, e.g. when a client leaves or a deadline passes), the run
+ * stops at the next layer boundary and returns FASTERNET_CANCELLED; the outputs
+ * are then undefined. A null cancel_flag behaves as fasternet_model_run.
+ */
+FASTERNET_API fasternet_status fasternet_model_run_cancellable(const fasternet_model* model, const float* input,
+                                                               int64_t input_size, int32_t batch, int32_t height,
+                                                               int32_t width, int32_t output_count,
+                                                               float* const* outputs, const int64_t* output_sizes,
+                                                               const volatile int32_t* cancel_flag);
 
 /* ---- Measurement: the roofline's ceilings, per-layer profiles, operator benchmarks ---- */
 

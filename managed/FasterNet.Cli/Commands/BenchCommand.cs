@@ -38,7 +38,7 @@ internal static class BenchCommand
         command.Subcommands.Add(CreateAll());
         command.SetAction(result => GuardOnnxRuntime(() =>
         {
-            ModelSpec spec = CommonOptions.ResolveSpec(result.GetValue(model)!, result.GetValue(config));
+            ModelSpec spec = CommonOptions.ResolveSpec(result, model, config, weights);
             var settings = Settings(result.GetValue(iterations), result.GetValue(warmup), result.GetValue(size), maxCaseSeconds: 0);
             int batchSize = Positive(result.GetValue(batch), "--batch");
             KernelSet kernelSet = Runtime.ParseKernelSet(result.GetValue(isa)!);

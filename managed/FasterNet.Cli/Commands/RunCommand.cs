@@ -24,7 +24,7 @@ internal static class RunCommand
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
-            ModelSpec spec = CommonOptions.ResolveSpec(result.GetValue(model)!, result.GetValue(config));
+            ModelSpec spec = CommonOptions.ResolveSpec(result, model, config, weights);
             bool backbone = result.GetValue(features);
             FileInfo? outputFile = result.GetValue(output);
             DirectoryInfo? dir = result.GetValue(outputDir);

@@ -40,6 +40,7 @@ internal static unsafe class NativeModel
             Status.InvalidArgument => new InvalidModelInputException(message),
             Status.Unsupported => new NotSupportedByRuntimeException(message),
             Status.OutOfMemory => new InsufficientMemoryException(message),
+            Status.Cancelled => new OperationCanceledException(message),
             _ => new FasterNetException($"native runtime error ({status}): {message}"),
         };
     }

@@ -205,6 +205,14 @@ fasternet_status fasternet_model_output_shape(const fasternet_model* model, int3
 fasternet_status fasternet_model_run(const fasternet_model* model, const float* input, int64_t input_size,
                                      int32_t batch, int32_t height, int32_t width, int32_t output_count,
                                      float* const* outputs, const int64_t* output_sizes) {
+    return fasternet_model_run_cancellable(model, input, input_size, batch, height, width, output_count, outputs,
+                                           output_sizes, nullptr);
+}
+
+fasternet_status fasternet_model_run_cancellable(const fasternet_model* model, const float* input,
+                                                 int64_t input_size, int32_t batch, int32_t height, int32_t width,
+                                                 int32_t output_count, float* const* outputs,
+                                                 const int64_t* output_sizes, const volatile int32_t* cancel_flag) {
     return Guard([&] {
         RequireNotNull(model, "model");
         RequireNotNull(input, "input");
@@ -225,7 +233,7 @@ fasternet_status fasternet_model_run(const fasternet_model* model, const float* 
                      s[0], " x ", s[1], " x ", s[2], " x ", s[3], " = ", expected);
             }
         }
-        m.Run(input, batch, height, width, outputs);
+        m.Run(input, batch, height, width, outputs, cancel_flag);
     });
 }
 

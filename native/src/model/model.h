@@ -73,8 +73,10 @@ public:
     // NCHW shape of output `index` for an input of batch x height x width.
     std::vector<int64_t> OutputShape(int batch, int height, int width, int index) const;
 
-    // Runs the network; outputs[i] must hold OutputShape(..., i) floats.
-    void Run(const float* input, int batch, int height, int width, float* const* outputs) const;
+    // Runs the network; outputs[i] must hold OutputShape(..., i) floats. A non-null cancel_flag is read
+    // between blocks and stages; once non-zero the run stops there and fails with FASTERNET_CANCELLED.
+    void Run(const float* input, int batch, int height, int width, float* const* outputs,
+             const volatile int32_t* cancel_flag = nullptr) const;
 
     // Runs once (outputs discarded) and reports each layer's wall time in execution order.
     void Profile(const float* input, int batch, int height, int width, std::vector<LayerTime>& layers) const;
@@ -85,8 +87,9 @@ private:
     void RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, const StageShape& shape, int h, int w,
                                float* base, const float* x, float* y, int thread, int threads,
                                Profiler* timer) const;
-    void Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
-                 Profiler* profiler) const;
+    // Returns false when cancel_flag stopped the run early.
+    bool Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+                 Profiler* profiler, const volatile int32_t* cancel_flag = nullptr) const;
     // Columns [first_column, first_column + args.n) of `layer`: on the bf16 kernels when it has bf16 weights.
     void RunLinear(const PackedLinear& layer, const GemmArgs& args, int first_column = 0) const;
     void RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const;
