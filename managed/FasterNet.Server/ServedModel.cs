@@ -252,6 +252,7 @@ public sealed class ServedModel : IDisposable
         float[] batchInput = [];
         while (_batcher.Take() is { } batch)
         {
+            Statistics.TakenFromQueue(batch.Count);
             ExecutorGate?.Wait();
             try
             {

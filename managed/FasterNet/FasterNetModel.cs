@@ -20,6 +20,8 @@ public sealed unsafe class FasterNetModel : IDisposable
         _handle = handle;
         KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle.DangerousGetHandle());
         Threads = NativeMethods.ModelNumThreads(handle.DangerousGetHandle());
+        Precision = (Precision)(int)NativeMethods.ModelPrecision(handle.DangerousGetHandle());
+        PrecisionKernels = NativeModel.Utf8(NativeMethods.ModelPrecisionKernels(handle.DangerousGetHandle())) ?? "";
         OutputCount = NativeMethods.ModelOutputCount(handle.DangerousGetHandle());
     }
 
@@ -27,6 +29,12 @@ public sealed unsafe class FasterNetModel : IDisposable
 
     /// <summary>The kernel set the model runs with (never Auto).</summary>
     public KernelSet KernelSet { get; }
+
+    /// <summary>float32 or bfloat16 matrix products.</summary>
+    public Precision Precision { get; }
+
+    /// <summary>The bf16 kernels of a bfloat16 model ("avx512_bf16", "amx_bf16", "reference_bf16"); "" for float32.</summary>
+    public string PrecisionKernels { get; }
 
     /// <summary>Threads each call uses.</summary>
     public int Threads { get; }

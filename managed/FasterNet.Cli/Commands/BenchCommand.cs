@@ -25,13 +25,14 @@ internal static class BenchCommand
         var warmup = Warmup(10);
         var size = Size();
         var isa = CommonOptions.Isa();
+        var precision = CommonOptions.Precision();
         var peer = new Option<string>("--peer") { Description = "Runtime to compare with on the same weights: onnxruntime or none", DefaultValueFactory = _ => "none" };
         peer.AcceptOnlyFromAmong("onnxruntime", "none");
         var peak = new Option<bool>("--peak") { Description = "Measure the FMA peak first and report % of peak" };
         var json = CommonOptions.Json();
         var command = new Command("bench", "Time a model (median and p90 latency, throughput, GFLOP/s), optionally against ONNX Runtime")
         {
-            model, config, weights, seed, batch, threads, iterations, warmup, size, isa, peer, peak, json,
+            model, config, weights, seed, batch, threads, iterations, warmup, size, isa, precision, peer, peak, json,
         };
         command.Subcommands.Add(CreatePeak());
         command.Subcommands.Add(CreateAll());
@@ -45,7 +46,7 @@ internal static class BenchCommand
                 WeightsSource.Load(spec, result.GetValue(weights), result.GetValue(seed));
 
             using var subject = BenchmarkSubject.Create(spec, stateDict, label, result.GetValue(threads), kernelSet,
-                withPeer: result.GetValue(peer) == "onnxruntime");
+                withPeer: result.GetValue(peer) == "onnxruntime", CommonOptions.ParsePrecision(result.GetValue(precision)!));
             double? peakGflops = result.GetValue(peak)
                 ? MachineCeilings.Measure([subject.Model.Threads], seconds: 1.0, withBandwidth: false, kernelSet).PeakFor(subject.Model.Threads)
                 : null;
@@ -190,7 +191,7 @@ internal static class BenchCommand
             return;
         Console.Error.WriteLine(
             FormattableString.Invariant($"WARNING: FasterNet and ONNX Runtime DISAGREE on {outcome.Model} batch {outcome.Batch}: ") +
-            FormattableString.Invariant($"max rel diff {outcome.MaxRelativeDifference:E2} > {CaseResult.AgreementTolerance:E0}. ") +
+            FormattableString.Invariant($"max rel diff {outcome.MaxRelativeDifference:E2} > {outcome.AgreementTolerance:E0}. ") +
             "The timings compare different computations.");
     }
 

@@ -37,10 +37,11 @@ internal static class ClassifyCommand
         var batch = new Option<int>("--batch", "-b") { Description = "Images per inference call", DefaultValueFactory = _ => 32 };
         var threads = CommonOptions.Threads();
         var isa = CommonOptions.Isa();
+        var precision = CommonOptions.Precision();
         var json = CommonOptions.Json();
         var command = new Command("classify", "Top-k classes of images (files or folders)")
         {
-            inputs, model, weights, config, top, batch, threads, isa, json,
+            inputs, model, weights, config, top, batch, threads, isa, precision, json,
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
@@ -59,7 +60,7 @@ internal static class ClassifyCommand
             var results = new List<ImageResult>();
             if (files.Count > 0)
             {
-                using FasterNetModel net = classifier.Load(threadCount, result.GetValue(isa)!);
+                using FasterNetModel net = classifier.Load(threadCount, result.GetValue(isa)!, result.GetValue(precision)!);
                 ClassifyAll(net, classifier, files, k, batchSize, threadCount, results, failures);
             }
 
@@ -183,7 +184,7 @@ internal static class ClassifyCommand
         string Name,
         Preprocessor Preprocessor,
         IReadOnlyList<string> Labels,
-        Func<int, string, FasterNetModel> Load)
+        Func<int, string, string, FasterNetModel> Load)
     {
         public static Classifier Resolve(string model, bool modelGiven, FileInfo? weights, FileInfo? config)
         {
@@ -202,18 +203,21 @@ internal static class ClassifyCommand
             {
                 ClassifierConfig loaded = ClassifierConfig.Load(config.FullName);
                 return new Classifier(loaded.Spec.Name, loaded.Preprocessor, loaded.Labels,
-                    (threads, isa) => CommonOptions.LoadModel(loaded.Spec, weights, threads, isa));
+                    (threads, isa, precision) => CommonOptions.LoadModel(loaded.Spec, weights, threads, isa, precision));
             }
             if (string.Equals(model, "default", StringComparison.OrdinalIgnoreCase))
             {
                 if (weights is not null)
                     throw new ArgumentException("--weights needs --config, or an ImageNet --model (t0, t1, t2, s, m, l)");
                 return new Classifier($"{DefaultModel.Name} (built-in)", DefaultModel.Preprocessor, DefaultModel.ClassNames,
-                    (threads, isa) => DefaultModel.Load(new ModelOptions { Threads = threads, KernelSet = Runtime.ParseKernelSet(isa) }));
+                    (threads, isa, precision) => DefaultModel.Load(new ModelOptions
+                    {
+                        Threads = threads, KernelSet = Runtime.ParseKernelSet(isa), Precision = CommonOptions.ParsePrecision(precision),
+                    }));
             }
             ModelSpec spec = ModelSpec.FromName(model);
             return new Classifier(spec.Name, Preprocessor.ForImageNet(), ImageNetClasses.Names,
-                (threads, isa) => CommonOptions.LoadModel(spec, weights, threads, isa));
+                (threads, isa, precision) => CommonOptions.LoadModel(spec, weights, threads, isa, precision));
         }
     }
 }

@@ -35,6 +35,26 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "auto",
     };
 
+    public static Option<string> Precision() => new Option<string>("--precision")
+    {
+        Description = "Arithmetic of the matrix products: fp32, or bf16 (bf16 inputs and weights, fp32 accumulation; " +
+                      "needs AMX or AVX512-BF16, or --isa reference)",
+        DefaultValueFactory = _ => "fp32",
+    }.AcceptOnlyFromAmongChained("fp32", "bf16");
+
+    public static FasterNet.Precision ParsePrecision(string name) => name switch
+    {
+        "fp32" => FasterNet.Precision.Float32,
+        "bf16" => FasterNet.Precision.BFloat16,
+        _ => throw new ArgumentException($"--precision '{name}' is not one of fp32, bf16"),
+    };
+
+    private static Option<string> AcceptOnlyFromAmongChained(this Option<string> option, params string[] values)
+    {
+        option.AcceptOnlyFromAmong(values);
+        return option;
+    }
+
     public static Option<bool> Json() => new("--json") { Description = "Print JSON instead of a table" };
 
     public static ModelSpec ResolveSpec(string model, FileInfo? config) =>
@@ -71,9 +91,12 @@ internal static class CommonOptions
     public static HubSnapshot? Snapshot(FileInfo? weights) =>
         weights is not null && HubSnapshot.IsSnapshotFolder(weights.FullName) ? HubSnapshot.Open(weights.FullName) : null;
 
-    public static FasterNetModel LoadModel(ModelSpec spec, FileInfo? weights, int threads, string isa)
+    public static FasterNetModel LoadModel(ModelSpec spec, FileInfo? weights, int threads, string isa, string precision = "fp32")
     {
-        var options = new ModelOptions { Threads = threads, KernelSet = Runtime.ParseKernelSet(isa) };
+        var options = new ModelOptions
+        {
+            Threads = threads, KernelSet = Runtime.ParseKernelSet(isa), Precision = ParsePrecision(precision),
+        };
         if (weights is null)
         {
             Console.Error.WriteLine($"note: no --weights given; {spec.Name} uses seeded random weights");

@@ -35,6 +35,7 @@ internal static class EvalCommand
         var batch = new Option<int>("--batch", "-b") { Description = "Images per inference call", DefaultValueFactory = _ => 256 };
         var threads = CommonOptions.Threads();
         var isa = CommonOptions.Isa();
+        var precision = CommonOptions.Precision();
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N test images" };
         var compare = new Option<FileInfo?>("--compare-predictions")
         {
@@ -44,7 +45,7 @@ internal static class EvalCommand
         var json = CommonOptions.Json();
         var command = new Command("eval", "Accuracy, per-class accuracy, confusion matrix and images/s on a test set")
         {
-            dataset, dir, weights, config, batch, threads, isa, limit, compare, json,
+            dataset, dir, weights, config, batch, threads, isa, precision, limit, compare, json,
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
@@ -60,7 +61,12 @@ internal static class EvalCommand
             EvaluatedModel evaluated = EvaluatedModel.Resolve(result.GetValue(weights), result.GetValue(config), result.GetValue(compare));
             LabeledImages test = FashionMnist.Load(DatasetSplit.Test, result.GetValue(dir)?.FullName);
             int count = Math.Min(result.GetValue(limit) ?? test.Count, test.Count);
-            var options = new ModelOptions { Threads = result.GetValue(threads), KernelSet = Runtime.ParseKernelSet(result.GetValue(isa)!) };
+            var options = new ModelOptions
+            {
+                Threads = result.GetValue(threads),
+                KernelSet = Runtime.ParseKernelSet(result.GetValue(isa)!),
+                Precision = CommonOptions.ParsePrecision(result.GetValue(precision)!),
+            };
             using FasterNetModel model = evaluated.Load(options);
 
             EvalReport report = Evaluate(model, evaluated, test, count, batchSize);
@@ -253,7 +259,8 @@ internal static class EvalCommand
             Count = labels.Length;
             Batch = batch;
             Threads = net.Threads;
-            KernelSet = net.KernelSet.ToString().ToLowerInvariant();
+            KernelSet = net.KernelSet.ToString().ToLowerInvariant() +
+                        (net.Precision == Precision.BFloat16 ? $" + {net.PrecisionKernels}" : "");
             ImagesPerSecond = imagesPerSecond;
             InferenceImagesPerSecond = inferenceImagesPerSecond;
             int classes = model.ClassNames.Count;
