@@ -201,8 +201,7 @@ public sealed class ServedModel : IDisposable
             Statistics.Finished(false, start);
             throw _batcher.IsClosed
                 ? Reject(InferenceErrorKind.Unavailable, $"model {Name} is shutting down", "shutting_down")
-                : Reject(InferenceErrorKind.Unavailable,
-                    $"model {Name}'s queue is full ({Configuration.MaxQueueSize} requests waiting); retry later", "queue_full");
+                : RejectQueueFull();
         }
         Statistics.PendingChanged(+1);
         // Taken out of the queue when the client leaves or the deadline passes: such work never runs.
@@ -230,6 +229,9 @@ public sealed class ServedModel : IDisposable
             work.DisposeTokens();
         }
     }
+
+    internal InferenceException RejectQueueFull() => Reject(InferenceErrorKind.Unavailable,
+        $"model {Name}'s queue is full ({Configuration.MaxQueueSize} requests waiting); retry later", "queue_full");
 
     private InferenceException Reject(InferenceErrorKind kind, string message, string reason)
     {
