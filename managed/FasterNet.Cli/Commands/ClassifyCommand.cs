@@ -197,7 +197,7 @@ internal static class ClassifyCommand
                         ? ImageNetClasses.Names
                         : Enumerable.Range(0, snapshotSpec.NumClasses).Select(i => $"class {i}").ToArray());
                 return new Classifier($"{snapshot.Architecture} ({snapshot.Directory})", Preprocessor.FromPretrained(snapshot.Pretrained),
-                    labels, (threads, isa) => CommonOptions.LoadModel(snapshotSpec, weights, threads, isa));
+                    labels, (threads, isa, precision) => CommonOptions.LoadModel(snapshotSpec, weights, threads, isa, precision));
             }
             if (config is not null)
             {
