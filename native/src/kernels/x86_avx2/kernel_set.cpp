@@ -1,5 +1,4 @@
 // The AVX2 kernel table (AVX2 + FMA).
-#include "kernels/x86_avx2/depthwise_conv.h"
 #include "kernels/x86_avx2/kernels_avx2.h"
 
 namespace fasternet {

@@ -1,5 +1,4 @@
 // The AVX-512 kernel table (AVX-512 F/BW/VL/DQ + FMA).
-#include "kernels/x86_avx512/depthwise_conv.h"
 #include "kernels/x86_avx512/kernels_avx512.h"
 
 namespace fasternet {
