@@ -83,6 +83,15 @@ TEST(CApi, VersionAndKernelSetQueries) {
     EXPECT_TRUE(fasternet_kernel_set_supported(fasternet_active_kernel_set()));
 }
 
+TEST(CApi, CpuReportNamesCachesAndTheActiveKernelSet) {
+    const std::string report = fasternet_cpu_report();
+    for (const char* line : {"cpu: ", "L1d: ", "L2:  ", "GEMM K chunk", "fused block hidden tile"}) {
+        EXPECT_NE(report.find(line), std::string::npos) << line << " missing from:\n" << report;
+    }
+    const std::string active = std::string("* ") + fasternet_kernel_set_name(fasternet_active_kernel_set()) + ":";
+    EXPECT_NE(report.find(active), std::string::npos) << report;
+}
+
 TEST(CApi, ClassifierProducesFiniteLogitsOfTheRightShape) {
     ModelHandle m = CreateRandom(TinyConfig(), 1);
     int64_t shape[4];

@@ -12,17 +12,18 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "kernels/dispatch.h"
+#include "kernels/tuning.h"
 
 namespace fasternet {
 
 namespace {
 
 // A fused block keeps its 2*dim intermediate for at most this many bytes of
-// pixels in cache before PW2 consumes it: most of a core's L2 (1 MB here).
-// Larger tiles stream each block's weights fewer times, which the late stages
-// (megabytes of weights, few pixels) need more than a half-empty L2 (256 KB
-// measured 3-6% slower on T2, S and L, the same on T0).
-constexpr size_t kBlockTileBytes = 640 * 1024;
+// pixels in cache before PW2 consumes it: most of a core's L2 (5/8 of it,
+// kernels/tuning.h). Larger tiles stream each block's weights fewer times, which
+// the late stages (megabytes of weights, few pixels) need more than a half-empty
+// L2 (a quarter of L2 measured 3-6% slower on T2, S and L on a Zen 5, the same on T0).
+double BlockTileBytes() { return static_cast<double>(HostTuning().block_tile_bytes); }
 
 // With fewer output pixels than this per thread (the last stages at batch 1),
 // threads split a layer's output channels instead of its pixels: each then
@@ -30,10 +31,10 @@ constexpr size_t kBlockTileBytes = 640 * 1024;
 // weights for a handful of pixels.
 constexpr int64_t kMinPixelsPerThread = 32;
 
-// Row stride of a hidden tensor: hidden channels plus one cache line when rows
-// 2 KB apart or a multiple of that would put the 14 rows of a GEMM tile into
-// the same few L1 sets (S and T1 have power-of-two widths).
-int HiddenStride(int hidden) { return hidden % 512 == 0 ? hidden + 16 : hidden; }
+// Row stride of a hidden tensor: hidden channels plus one cache line when the row
+// bytes are a multiple of half an L1 way, which would put the 14 rows of a GEMM tile
+// into the same few L1 sets (S and T1 have power-of-two widths).
+int HiddenStride(int hidden) { return PaddedRowStride(HostTuning(), hidden); }
 
 // Activations above this are refused before allocating (16 GiB of floats).
 constexpr double kMaxScratchFloats = 4.0 * 1024 * 1024 * 1024;
@@ -436,7 +437,7 @@ std::shared_ptr<Model::Plan> Model::MakePlan(int batch, int height, int width) c
         }
         const double row_bytes = Product({double(w), double(HiddenStride(st.hidden_dim)), 4.0});
         // Equal tiles: 14 rows at most 11 per tile run as 7 + 7, not 11 + 3.
-        const int max_rows = static_cast<int>(std::clamp(kBlockTileBytes / row_bytes, 1.0, double(h)));
+        const int max_rows = static_cast<int>(std::clamp(BlockTileBytes() / row_bytes, 1.0, double(h)));
         const int tiles = (h + max_rows - 1) / max_rows;
         const int rows = (h + tiles - 1) / tiles;
         plan.tile_rows.push_back(rows);

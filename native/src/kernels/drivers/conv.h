@@ -25,13 +25,14 @@
 #include <algorithm>
 
 #include "kernels/drivers/tile.h"
+#include "kernels/tuning.h"
 
 namespace fasternet::drivers {
 
 template <class Isa>
 struct ConvDriver {
-    // Input bytes a chunk of output rows may touch.
-    static constexpr int64_t kChunkInputBytes = 256 * 1024;
+    // Input bytes a chunk of output rows may touch (L2 / 4, kernels/tuning.h).
+    static int64_t ChunkInputBytes() { return HostTuning().conv_chunk_input_bytes; }
 
     // Valid kernel taps [lo, hi) of one output coordinate along one axis.
     struct TapRange {
@@ -134,12 +135,17 @@ struct ConvDriver {
             const int64_t in_row_stride = static_cast<int64_t>(args.in_w) * args.in_pixel_stride;
             const int64_t panel_stride = static_cast<int64_t>(args.kernel * args.kernel * args.in_c) * kPanelWidth;
             const int column = panel * kPanelWidth;
+            // One division for the tile, then step along the row (a division per pixel
+            // costs as much as the K loop of a 3-channel embedding).
             const float* rows[Rows];
+            int64_t oy = first_pixel / args.out_w, ox = first_pixel % args.out_w;
 #pragma GCC unroll 16
             for (int r = 0; r < Rows; ++r) {
-                const int64_t pixel = first_pixel + r;
-                const int64_t oy = pixel / args.out_w, ox = pixel % args.out_w;
                 rows[r] = args.input + oy * args.stride * in_row_stride + ox * args.stride * args.in_pixel_stride;
+                if (++ox == args.out_w) {
+                    ox = 0;
+                    ++oy;
+                }
             }
             Tile<Isa, Rows, Panels> tile;
             StartTile(tile, args.bias ? args.bias + column : nullptr, args.out_c - column);
@@ -262,7 +268,7 @@ struct ConvDriver {
         const int64_t chunk_rows =
             weight_bytes > input_bytes
                 ? row_end - row_begin
-                : std::max<int64_t>(1, kChunkInputBytes / std::max<int64_t>(1, in_row_bytes * std::max(args.stride, 1)));
+                : std::max<int64_t>(1, ChunkInputBytes() / std::max<int64_t>(1, in_row_bytes * std::max(args.stride, 1)));
 
         for (int chunk_begin = row_begin; chunk_begin < row_end; chunk_begin += static_cast<int>(chunk_rows)) {
             const int chunk_end = static_cast<int>(std::min<int64_t>(row_end, chunk_begin + chunk_rows));

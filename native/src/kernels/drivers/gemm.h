@@ -2,8 +2,8 @@
 //
 // Layout: A row-major (rows at lda; columns [k_split, k) from a2 at lda2 when
 // given), B packed panels (K rows of 16 floats each), C row-major at ldc.
-// Blocking: rows in blocks whose A slice (about kRowBlockBytes) stays in L1/L2;
-// K in chunks of at most kMaxChunkDepth, so that a block's A slice and a panel
+// Blocking: rows in blocks whose A slice (L2 / 16) stays in L1/L2; K in chunks
+// (depth from L2 and the tile width, kernels/tuning.h), so that a block's A slice and a panel
 // group's K rows fit L2 together even for the deepest layers; within a block,
 // for each group of panels and each K chunk, register tiles (tile.h; shapes
 // from the ISA's traits) run the chunk's K loop, the block's rows split into
@@ -17,19 +17,18 @@
 #include <algorithm>
 
 #include "kernels/drivers/tile.h"
+#include "kernels/tuning.h"
 
 namespace fasternet::drivers {
 
 template <class Isa>
 struct GemmDriver {
-    // A rows per cache block: the block's A slice is about this many bytes, so it stays
-    // in L1/L2 while every panel group streams past it (16..512 KB measured alike
-    // within noise on AVX-512; 64 KB kept).
-    static constexpr int64_t kRowBlockBytes = 64 * 1024;
-
-    // Deepest K loop run in one go. Deeper GEMMs (FasterNet-L's last stage: K =
-    // 1536 and 3072) go in equal chunks, storing and reloading C in between.
-    static constexpr int kMaxChunkDepth = 768;
+    // From the CPU's L2 (kernels/tuning.h): A rows per cache block, so that the block's A
+    // slice stays in L1/L2 while every panel group streams past it; and the deepest K loop
+    // run in one go: deeper GEMMs (FasterNet-L's last stage: K = 1536 and 3072) go in
+    // equal chunks, storing and reloading C in between.
+    static int64_t RowBlockBytes() { return HostTuning().gemm_row_block_bytes; }
+    static int MaxChunkDepth() { return GemmChunkDepth(HostTuning(), Isa::kMainTilePanels); }
 
     // The K range [begin, end) of one pass and whether it is the first or the last.
     struct KChunk {
@@ -92,12 +91,13 @@ struct GemmDriver {
                                                                   : kTilesNone.functions;
         const int panels = (args.n + kPanelWidth - 1) / kPanelWidth;
         const int64_t panel_stride = static_cast<int64_t>(args.k) * kPanelWidth;
-        const int chunks = std::max(1, (args.k + kMaxChunkDepth - 1) / kMaxChunkDepth);
+        const int max_chunk_depth = MaxChunkDepth();
+        const int chunks = std::max(1, (args.k + max_chunk_depth - 1) / max_chunk_depth);
         const auto chunk_begin = [&](int index) { return static_cast<int>(int64_t{args.k} * index / chunks); };
         const int64_t a_row_bytes = static_cast<int64_t>(std::max(chunk_begin(1), 1)) * sizeof(float);
         // A multiple of the ISA's row quantum (every full tile height), so full blocks split into full tiles.
         const int64_t block_rows = std::max<int64_t>(
-            Isa::kMinBlockRows, kRowBlockBytes / a_row_bytes / Isa::kRowQuantum * Isa::kRowQuantum);
+            Isa::kMinBlockRows, RowBlockBytes() / a_row_bytes / Isa::kRowQuantum * Isa::kRowQuantum);
 
         for (int64_t block_begin = 0; block_begin < args.m; block_begin += block_rows) {
             const int64_t block_end = std::min(args.m, block_begin + block_rows);

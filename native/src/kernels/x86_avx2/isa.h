@@ -63,6 +63,8 @@ struct Isa {
     static constexpr int kMaxAccumulatorPanels = 6;  // rows x panels: at most 12 ymm accumulators
     static constexpr int kMaxTilePanels = kMaxAccumulatorPanels;
     static constexpr int kMaxConvPanels = 1;
+    static constexpr int kMainTilePanels = 1;
+    static constexpr const char* kRegisterTiles = "6 rows x 1 panel, fewer rows x up to 6 panels (ymm)";
     static constexpr int kRowQuantum = kTileRows;
     // At least 8 tiles per block, so large K does not re-stream B every few rows.
     static constexpr int kMinBlockRows = 8 * kTileRows;

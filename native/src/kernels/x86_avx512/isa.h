@@ -55,6 +55,8 @@ struct Isa {
     static constexpr int kFewRows = 3;
     static constexpr int kMaxTilePanels = 4;
     static constexpr int kMaxConvPanels = 3;
+    static constexpr int kMainTilePanels = 2;
+    static constexpr const char* kRegisterTiles = "14 rows x 2 panels, 9 x 3, 1-3 x 4 (zmm)";
     // GEMM row blocks: multiples of both tile heights (14 and 9), so full blocks split into full tiles.
     static constexpr int kRowQuantum = kTileRows * kWideTileRows;
     static constexpr int kMinBlockRows = kRowQuantum;
