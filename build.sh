@@ -7,6 +7,13 @@
 #   ./build.sh arm64      cross-build the linux-arm64 native library and native tests
 #   ./build.sh test-arm64 run the arm64 native tests under qemu-aarch64
 #   ./build.sh bindings   regenerate bindings/generated/NativeMethods.g.cs
+#   ./build.sh deploy-check  validate deploy/ (Kubernetes + KServe manifests) offline
+#   ./build.sh win-x64    cross-build libfasternet.dll with mingw-w64 (artifacts/native/win-x64/)
+#   ./build.sh test-win-x64  CTest + end-to-end PyTorch check + the NUnit suite under wine64
+#   ./build.sh test-old-cpus the native tests under qemu-x86_64 -cpu Westmere (no AVX2) and Haswell (no AVX-512)
+#   ./build.sh pack       NuGet packages (native libraries of all three RIDs) -> artifacts/packages/
+#   ./build.sh cli        single-file self-contained CLIs -> artifacts/cli/<rid>/, each run on its platform
+#   ./build.sh test-package  samples/Consumer from the packages on linux-x64, win-x64 (wine64), linux-arm64 (qemu)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +27,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
 source "$ROOT/cmake/common.sh"
+source "$ROOT/cmake/platforms.sh"
 
 ensure_native_tools() {
   ensure_apt cmake g++ make libgtest-dev libbenchmark-dev libclang-common-14-dev dataset-fashion-mnist fonts-dejavu-core
@@ -71,9 +79,11 @@ run_tests() {
 
   log "managed tests (NUnit)"
   rm -rf "$trx_dir"
-  dotnet test "$ROOT/tests/FasterNet.Tests/FasterNet.Tests.csproj" -c "$CONFIG" --no-build -nologo \
-    --logger "trx;LogFileName=results.trx" --results-directory "$trx_dir" || status=1
-  local trx="$trx_dir/results.trx"
+  local project
+  for project in FasterNet.Tests FasterNet.Server.Tests; do
+  dotnet test "$ROOT/tests/$project/$project.csproj" -c "$CONFIG" --no-build -nologo \
+    --logger "trx;LogFileName=$project.trx" --results-directory "$trx_dir" || status=1
+  local trx="$trx_dir/$project.trx"
   if [ -f "$trx" ]; then
     local counters
     counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
@@ -83,13 +93,31 @@ run_tests() {
     passed=$((passed + p))
     failed=$((failed + f))
   else
-    echo "NUnit wrote no results" >&2
+    echo "NUnit wrote no results for $project" >&2
     status=1
   fi
+  done
   echo
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ] || status=1
   return $status
+}
+
+# Validates deploy/ offline: Kubernetes schemas (npm kubernetes-models 5.1.0 + js-yaml, installed into
+# build/deploy-check), KServe objects' fields, and ports / probe paths against the server's.
+deploy_check() {
+  ensure_apt nodejs
+  command -v npm >/dev/null || ensure_apt npm
+  local dir="$ROOT/build/deploy-check"
+  if [ ! -d "$dir/node_modules/kubernetes-models" ] || [ ! -d "$dir/node_modules/js-yaml" ]; then
+    log "npm: kubernetes-models 5.1.0 and js-yaml into build/deploy-check"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --silent kubernetes-models@5.1.0 js-yaml@4.1.0
+  fi
+  log "deploy/: manifests against the Kubernetes schemas and the server's ports and probe paths"
+  # ES modules resolve packages beside the script, not through NODE_PATH: run a copy from there.
+  cp "$ROOT/deploy/validate.mjs" "$dir/validate.mjs"
+  node "$dir/validate.mjs" "$ROOT/deploy"
 }
 
 main_job() {
@@ -104,10 +132,26 @@ case "${1:-build}" in
   build) build_all ;;
   run) build_all; main_job ;;
   test) build_all; run_tests ;;
+  deploy-check) deploy_check ;;
   bindings)
     dotnet run -c "$CONFIG" --project "$ROOT/bindings/FasterNet.Bindings.Generator" -- \
       --header native/include/fasternet.h --output bindings/generated/NativeMethods.g.cs ;;
-  arm64|test-arm64)
-    if [ -x "$ROOT/cmake/arm64.sh" ]; then "$ROOT/cmake/arm64.sh" "$1"; else echo "arm64 build is not set up yet" >&2; exit 2; fi ;;
-  *) echo "usage: $0 [build|run|test|arm64|test-arm64|bindings]" >&2; exit 2 ;;
+  arm64) "$ROOT/cmake/arm64.sh" arm64 ;;
+  test-arm64)
+    # Native tests and the end-to-end check, then the managed suite on linux-arm64 under qemu.
+    status=0
+    "$ROOT/cmake/arm64.sh" test-arm64 || status=1
+    test_managed_on linux-arm64 || status=1
+    exit $status ;;
+  win-x64) "$ROOT/cmake/win-x64.sh" win-x64 ;;
+  test-win-x64)
+    status=0
+    "$ROOT/cmake/win-x64.sh" test-win-x64 || status=1
+    test_managed_on win-x64 || status=1
+    exit $status ;;
+  test-old-cpus) build_native; test_old_cpus ;;
+  pack) pack ;;
+  cli) cli ;;
+  test-package) test_package ;;
+  *) echo "usage: $0 [build|run|test|arm64|test-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-package|bindings]" >&2; exit 2 ;;
 esac

@@ -13,12 +13,15 @@ public sealed unsafe class FasterNetModel : IDisposable
 {
     private readonly ModelHandle _handle;
 
-    private FasterNetModel(ModelSpec spec, ModelHandle handle)
+    private FasterNetModel(ModelSpec spec, ModelHandle handle, CheckpointLayout? weightsLayout = null)
     {
         Spec = spec;
+        WeightsLayout = weightsLayout;
         _handle = handle;
         KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle.DangerousGetHandle());
         Threads = NativeMethods.ModelNumThreads(handle.DangerousGetHandle());
+        Precision = (Precision)(int)NativeMethods.ModelPrecision(handle.DangerousGetHandle());
+        PrecisionKernels = NativeModel.Utf8(NativeMethods.ModelPrecisionKernels(handle.DangerousGetHandle())) ?? "";
         OutputCount = NativeMethods.ModelOutputCount(handle.DangerousGetHandle());
     }
 
@@ -27,13 +30,52 @@ public sealed unsafe class FasterNetModel : IDisposable
     /// <summary>The kernel set the model runs with (never Auto).</summary>
     public KernelSet KernelSet { get; }
 
+    /// <summary>float32 or bfloat16 matrix products.</summary>
+    public Precision Precision { get; }
+
+    /// <summary>The bf16 kernels of a bfloat16 model ("avx512_bf16", "amx_bf16", "reference_bf16"); "" for float32.</summary>
+    public string PrecisionKernels { get; }
+
     /// <summary>Threads each call uses.</summary>
     public int Threads { get; }
 
     /// <summary>1 for a classifier (logits); one per stage for a backbone.</summary>
     public int OutputCount { get; }
 
-    /// <summary>Loads a PyTorch checkpoint (.pth) or a .safetensors file for <paramref name="spec"/>.</summary>
+    /// <summary>The naming the weights came in (official or timm); null for random weights.</summary>
+    public CheckpointLayout? WeightsLayout { get; }
+
+    /// <summary>The pre-processing the weights expect (a hub snapshot's pretrained_cfg); null when not known.</summary>
+    public PretrainedConfig? Pretrained { get; private set; }
+
+    /// <summary>Class names from the snapshot's config.json (label_names); null when it has none.</summary>
+    public IReadOnlyList<string>? ClassNames { get; private set; }
+
+    /// <summary>
+    /// Loads a Hugging Face hub snapshot folder (config.json beside model.safetensors or pytorch_model.bin, timm or
+    /// official names): the variant and class count come from config.json, the pre-processing from its
+    /// pretrained_cfg (<see cref="Pretrained"/>).
+    /// </summary>
+    /// <exception cref="ModelConfigException">A config.json field is missing or wrong.</exception>
+    /// <exception cref="CheckpointFormatException">No config.json or weights, or an unreadable file.</exception>
+    /// <exception cref="StateDictMismatchException">The weights do not fit the config's model.</exception>
+    public static FasterNetModel FromPretrained(string directory, ModelOptions? options = null) =>
+        FromPretrained(HubSnapshot.Open(directory), options);
+
+    /// <inheritdoc cref="FromPretrained(string, ModelOptions?)"/>
+    public static FasterNetModel FromPretrained(HubSnapshot snapshot, ModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        FasterNetModel model = FromCheckpoint(snapshot.Spec, snapshot.WeightsPath, options);
+        model.Pretrained = snapshot.Pretrained;
+        model.ClassNames = snapshot.LabelNames;
+        return model;
+    }
+
+    /// <summary>
+    /// Loads a PyTorch checkpoint (.pth) or a .safetensors file for <paramref name="spec"/>, in the official or timm
+    /// layout (<see cref="WeightsLayout"/> says which), also under a wrapper's <c>module.</c>/<c>model.</c> prefix.
+    /// </summary>
     /// <exception cref="CheckpointFormatException">The file is not a readable checkpoint.</exception>
     /// <exception cref="StateDictMismatchException">Tensors are missing or unexpected.</exception>
     /// <exception cref="ShapeMismatchException">A tensor's shape differs from the spec's.</exception>
@@ -51,13 +93,29 @@ public sealed unsafe class FasterNetModel : IDisposable
         }
     }
 
-    /// <summary>Builds the model from official state_dict names and tensors (batch-norm statistics included).</summary>
+    /// <summary>
+    /// Builds the model from a state_dict (batch-norm statistics included) with official or timm names, also under
+    /// a wrapper prefix; <see cref="WeightsLayout"/> says which layout was found.
+    /// </summary>
+    /// <exception cref="StateDictMismatchException">Tensors are missing or unexpected; the message names the layout found.</exception>
+    /// <exception cref="ShapeMismatchException">A tensor's shape differs from the spec's.</exception>
     public static FasterNetModel FromStateDict(ModelSpec spec, IReadOnlyDictionary<string, Tensor> stateDict,
                                                ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(stateDict);
-        return new FasterNetModel(spec, NativeModel.Create(spec, stateDict, options ?? ModelOptions.Default));
+        RecognizedStateDict recognized = CheckpointLayouts.ToOfficial(stateDict);
+        try
+        {
+            return new FasterNetModel(spec, NativeModel.Create(spec, recognized.StateDict, options ?? ModelOptions.Default),
+                                      recognized.Layout);
+        }
+        catch (FasterNetException e) when (e is StateDictMismatchException or ShapeMismatchException)
+        {
+            throw Rethrow(e, recognized.Layout == CheckpointLayout.Timm
+                ? $"{recognized.Description} (names below in their official spelling)"
+                : recognized.Description);
+        }
     }
 
     /// <summary>Seeded random weights: for benchmarks and tests, not for predictions.</summary>
@@ -95,8 +153,67 @@ public sealed unsafe class FasterNetModel : IDisposable
             long* sizes = stackalloc long[1];
             outputs[0] = output;
             sizes[0] = logits.Length;
-            RunNative(input, batch, height, width, 1, outputs, sizes);
+            RunNative(input, batch, height, width, 1, outputs, sizes, null);
         }
+    }
+
+    /// <summary>
+    /// Runs into caller-provided buffers, one per output (<see cref="OutputCount"/>: logits for a classifier, each
+    /// stage's map for a backbone), each sized as <see cref="OutputShape"/> says. Nothing is allocated per call.
+    /// A cancelled <paramref name="cancellationToken"/> stops the native run at the next layer boundary and throws
+    /// <see cref="OperationCanceledException"/>; the outputs are then undefined. Threads per call are the model's
+    /// (<see cref="Threads"/>): the native plan sizes per-thread scratch and splits layers for that count, so a
+    /// server that wants N concurrent calls creates its executors with Threads = cores / N.
+    /// </summary>
+    public void Run(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<Memory<float>> outputs,
+                    CancellationToken cancellationToken = default)
+    {
+        if (outputs.Length != OutputCount)
+            throw new ArgumentException($"model {Spec.Name} has {OutputCount} output(s), {outputs.Length} buffer(s) were given",
+                nameof(outputs));
+        var pins = new OutputPins();
+        try
+        {
+            float** pointers = stackalloc float*[OutputCount];
+            long* sizes = stackalloc long[OutputCount];
+            for (int i = 0; i < outputs.Length; i++)
+            {
+                pins[i] = outputs[i].Pin();
+                pointers[i] = (float*)pins[i].Pointer;
+                sizes[i] = outputs[i].Length;
+            }
+            if (!cancellationToken.CanBeCanceled)
+            {
+                RunNative(input, batch, height, width, OutputCount, pointers, sizes, null);
+                return;
+            }
+            // The flag lives on this frame; the registration is disposed (waiting for a running callback)
+            // before the frame ends, so the callback never writes to a dead frame.
+            int cancelFlag = 0;
+            int* flag = &cancelFlag;
+            using (cancellationToken.UnsafeRegister(static state => Volatile.Write(ref *(int*)(nint)state!, 1), (nint)flag))
+            {
+                try
+                {
+                    RunNative(input, batch, height, width, OutputCount, pointers, sizes, flag);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new OperationCanceledException($"run of model {Spec.Name} cancelled", cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < outputs.Length; i++)
+                pins[i].Dispose();
+        }
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(ModelSpec.MaxStages)]
+    private struct OutputPins
+    {
+        private System.Buffers.MemoryHandle _element;
     }
 
     /// <summary>Runs a classifier on a tensor of shape [N, C, H, W]; returns [N, classes].</summary>
@@ -126,7 +243,7 @@ public sealed unsafe class FasterNetModel : IDisposable
                 outputs[i] = (float*)handles[i].AddrOfPinnedObject();
                 sizes[i] = maps[i].ElementCount;
             }
-            RunNative(input, batch, height, width, OutputCount, outputs, sizes);
+            RunNative(input, batch, height, width, OutputCount, outputs, sizes, null);
         }
         finally
         {
@@ -160,7 +277,7 @@ public sealed unsafe class FasterNetModel : IDisposable
     }
 
     private void RunNative(ReadOnlySpan<float> input, int batch, int height, int width, int count, float** outputs,
-                           long* sizes)
+                           long* sizes, int* cancelFlag)
     {
         bool added = false;
         try
@@ -168,8 +285,8 @@ public sealed unsafe class FasterNetModel : IDisposable
             _handle.DangerousAddRef(ref added);
             fixed (float* data = input)
             {
-                NativeModel.ThrowIfFailed(NativeMethods.ModelRun(_handle.DangerousGetHandle(), data, input.Length,
-                    batch, height, width, count, outputs, sizes));
+                NativeModel.ThrowIfFailed(NativeMethods.ModelRunCancellable(_handle.DangerousGetHandle(), data,
+                    input.Length, batch, height, width, count, outputs, sizes, cancelFlag));
             }
         }
         catch (ObjectDisposedException)

@@ -37,7 +37,8 @@ typedef enum fasternet_status {
     FASTERNET_UNEXPECTED_TENSOR = 4,
     FASTERNET_OUT_OF_MEMORY = 5,
     FASTERNET_UNSUPPORTED = 6,
-    FASTERNET_INTERNAL_ERROR = 7
+    FASTERNET_INTERNAL_ERROR = 7,
+    FASTERNET_CANCELLED = 8 /* a run stopped early because its cancel flag was set */
 } fasternet_status;
 
 typedef enum fasternet_activation {
@@ -91,10 +92,23 @@ typedef struct fasternet_model_config {
     int32_t backbone;
 } fasternet_model_config;
 
-/* Run-time options of a model. Zero-initialised options mean: all cores, best kernel set. */
+/*
+ * Arithmetic of the network's GEMMs. BFLOAT16: weights (after batch-norm
+ * folding) and GEMM inputs rounded to bf16 (nearest even), fp32 accumulation,
+ * fp32 bias, activation, residual stream and output. Runs on AMX or
+ * AVX512-BF16, or on the reference kernels (slow, exact rounding); elsewhere
+ * model creation fails with FASTERNET_UNSUPPORTED.
+ */
+typedef enum fasternet_precision {
+    FASTERNET_PRECISION_FLOAT32 = 0,
+    FASTERNET_PRECISION_BFLOAT16 = 1
+} fasternet_precision;
+
+/* Run-time options of a model. Zero-initialised options mean: all cores, best kernel set, float32. */
 typedef struct fasternet_model_options {
     int32_t num_threads;              /* 0: the number of cores */
     fasternet_kernel_set kernel_set;  /* AUTO: the process-wide choice */
+    fasternet_precision precision;    /* FLOAT32 (default) or BFLOAT16 */
 } fasternet_model_options;
 
 /*
@@ -173,6 +187,11 @@ FASTERNET_API void fasternet_model_destroy(fasternet_model* model);
 FASTERNET_API fasternet_kernel_set fasternet_model_kernel_set(const fasternet_model* model);
 FASTERNET_API int32_t fasternet_model_num_threads(const fasternet_model* model);
 
+/* The precision a model runs with, and the name of its bf16 kernels ("avx512_bf16", "amx_bf16",
+ * "reference_bf16"; "" for a float32 model). */
+FASTERNET_API fasternet_precision fasternet_model_precision(const fasternet_model* model);
+FASTERNET_API const char* fasternet_model_precision_kernels(const fasternet_model* model);
+
 /* Number of outputs: 1 for a classifier (logits), num_stages for a backbone. */
 FASTERNET_API int32_t fasternet_model_output_count(const fasternet_model* model);
 
@@ -195,6 +214,18 @@ FASTERNET_API fasternet_status fasternet_model_run(const fasternet_model* model,
                                                    int32_t width, int32_t output_count, float* const* outputs,
                                                    const int64_t* output_sizes);
 
+/*
+ * fasternet_model_run with a cancel flag: when *cancel_flag becomes non-zero
+ * (set from any thread, e.g. when a client leaves or a deadline passes), the run
+ * stops at the next layer boundary and returns FASTERNET_CANCELLED; the outputs
+ * are then undefined. A null cancel_flag behaves as fasternet_model_run.
+ */
+FASTERNET_API fasternet_status fasternet_model_run_cancellable(const fasternet_model* model, const float* input,
+                                                               int64_t input_size, int32_t batch, int32_t height,
+                                                               int32_t width, int32_t output_count,
+                                                               float* const* outputs, const int64_t* output_sizes,
+                                                               const volatile int32_t* cancel_flag);
+
 /* ---- Measurement: the roofline's ceilings, per-layer profiles, operator benchmarks ---- */
 
 /*
@@ -203,6 +234,13 @@ FASTERNET_API fasternet_status fasternet_model_run(const fasternet_model* model,
  * kernel set has.
  */
 FASTERNET_API fasternet_status fasternet_measure_peak(int32_t threads, double seconds, double* gflops);
+
+/*
+ * Measured bf16 throughput in GFLOP/s: VDPBF16PS (AVX512-BF16), 4 flops per fp32
+ * lane (two products and their sums). FASTERNET_UNSUPPORTED where the CPU lacks it.
+ * (AMX tile throughput is not measured yet.)
+ */
+FASTERNET_API fasternet_status fasternet_measure_bf16_peak(int32_t threads, double seconds, double* gflops);
 
 /*
  * Measured memory bandwidth in GB/s (triad a[i] = b[i] + s * c[i]: 3 arrays of

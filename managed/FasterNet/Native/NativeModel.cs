@@ -40,6 +40,7 @@ internal static unsafe class NativeModel
             Status.InvalidArgument => new InvalidModelInputException(message),
             Status.Unsupported => new NotSupportedByRuntimeException(message),
             Status.OutOfMemory => new InsufficientMemoryException(message),
+            Status.Cancelled => new OperationCanceledException(message),
             _ => new FasterNetException($"native runtime error ({status}): {message}"),
         };
     }
@@ -79,6 +80,7 @@ internal static unsafe class NativeModel
     {
         NumThreads = options.Threads,
         KernelSet = (Interop.KernelSet)(int)options.KernelSet,
+        Precision = (Interop.Precision)(int)options.Precision,
     };
 
     internal static (long Macs, long Parameters) Cost(ModelSpec spec, int height, int width)

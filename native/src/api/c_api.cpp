@@ -50,7 +50,14 @@ void RequireNotNull(const void* pointer, const char* name) {
     if (!pointer) Fail(FASTERNET_INVALID_ARGUMENT, name, " is null");
 }
 
-void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set& set, int& threads) {
+void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set& set, int& threads,
+                    fasternet_precision& precision) {
+    int32_t raw_precision = FASTERNET_PRECISION_FLOAT32;
+    if (options) std::memcpy(&raw_precision, &options->precision, sizeof raw_precision);
+    if (raw_precision != FASTERNET_PRECISION_FLOAT32 && raw_precision != FASTERNET_PRECISION_BFLOAT16) {
+        Fail(FASTERNET_INVALID_ARGUMENT, "unknown precision ", raw_precision, " (0 = float32, 1 = bfloat16)");
+    }
+    precision = static_cast<fasternet_precision>(raw_precision);
     // Read the enum field as an integer: a caller may pass any value, and loading an
     // out-of-range enum is undefined behaviour.
     int32_t raw_set = FASTERNET_KERNELS_AUTO;
@@ -93,8 +100,9 @@ fasternet::Model* CreateModel(const fasternet_model_config* config, const faster
     const auto state_dict = fasternet::CheckStateDict(architecture, tensors, count);
     fasternet_kernel_set set;
     int threads;
-    ResolveOptions(options, set, threads);
-    return new fasternet::Model(architecture, state_dict, set, threads);
+    fasternet_precision precision;
+    ResolveOptions(options, set, threads, precision);
+    return new fasternet::Model(architecture, state_dict, set, threads, precision);
 }
 
 }  // namespace
@@ -178,6 +186,14 @@ fasternet_kernel_set fasternet_model_kernel_set(const fasternet_model* model) {
 
 int32_t fasternet_model_num_threads(const fasternet_model* model) { return model ? model->model->num_threads() : 0; }
 
+fasternet_precision fasternet_model_precision(const fasternet_model* model) {
+    return model ? model->model->precision() : FASTERNET_PRECISION_FLOAT32;
+}
+
+const char* fasternet_model_precision_kernels(const fasternet_model* model) {
+    return model ? model->model->precision_kernels_name() : "";
+}
+
 int32_t fasternet_model_output_count(const fasternet_model* model) {
     return model ? model->model->output_count() : 0;
 }
@@ -195,6 +211,14 @@ fasternet_status fasternet_model_output_shape(const fasternet_model* model, int3
 fasternet_status fasternet_model_run(const fasternet_model* model, const float* input, int64_t input_size,
                                      int32_t batch, int32_t height, int32_t width, int32_t output_count,
                                      float* const* outputs, const int64_t* output_sizes) {
+    return fasternet_model_run_cancellable(model, input, input_size, batch, height, width, output_count, outputs,
+                                           output_sizes, nullptr);
+}
+
+fasternet_status fasternet_model_run_cancellable(const fasternet_model* model, const float* input,
+                                                 int64_t input_size, int32_t batch, int32_t height, int32_t width,
+                                                 int32_t output_count, float* const* outputs,
+                                                 const int64_t* output_sizes, const volatile int32_t* cancel_flag) {
     return Guard([&] {
         RequireNotNull(model, "model");
         RequireNotNull(input, "input");
@@ -215,7 +239,7 @@ fasternet_status fasternet_model_run(const fasternet_model* model, const float* 
                      s[0], " x ", s[1], " x ", s[2], " x ", s[3], " = ", expected);
             }
         }
-        m.Run(input, batch, height, width, outputs);
+        m.Run(input, batch, height, width, outputs, cancel_flag);
     });
 }
 
@@ -224,6 +248,14 @@ fasternet_status fasternet_measure_peak(int32_t threads, double seconds, double*
         RequireNotNull(gflops, "gflops");
         if (!(seconds > 0.0 && seconds <= 60.0)) Fail(FASTERNET_INVALID_ARGUMENT, "seconds must be in (0, 60], got ", seconds);
         *gflops = fasternet::MeasurePeakGflops(ThreadsOrAll(threads), seconds);
+    });
+}
+
+fasternet_status fasternet_measure_bf16_peak(int32_t threads, double seconds, double* gflops) {
+    return Guard([&] {
+        RequireNotNull(gflops, "gflops");
+        if (!(seconds > 0.0 && seconds <= 60.0)) Fail(FASTERNET_INVALID_ARGUMENT, "seconds must be in (0, 60], got ", seconds);
+        *gflops = fasternet::MeasureBf16PeakGflops(ThreadsOrAll(threads), seconds);
     });
 }
 

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -95,7 +96,8 @@ PackedConv FoldConvBatchNorm(const std::map<std::string, TensorView>& sd, const 
     return conv;
 }
 
-PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<double>* scale) {
+// `bf16`: also keep the folded weights rounded to bf16 in pair panels.
+PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<double>* scale, bool bf16 = false) {
     PackedLinear linear;
     linear.k = k;
     linear.n = n;
@@ -108,6 +110,10 @@ PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<dou
     }
     linear.weights.Resize(PackedPanelsSize(k, n));
     PackPanels(scaled.data(), k, n, linear.weights.data());
+    if (bf16) {
+        linear.bf16_weights.Resize((PackedBf16PanelsSize(k, n) + 1) / 2);
+        PackBf16Panels(scaled.data(), k, n, reinterpret_cast<fasternet::bf16*>(linear.bf16_weights.data()));
+    }
     return linear;
 }
 
@@ -334,12 +340,20 @@ struct Model::Plan {
 };
 
 Model::Model(const Architecture& architecture, const std::map<std::string, TensorView>& sd,
-             fasternet_kernel_set kernel_set, int num_threads)
+             fasternet_kernel_set kernel_set, int num_threads, fasternet_precision precision)
     : architecture_(architecture), kernel_set_(kernel_set), kernels_(KernelsFor(kernel_set)),
-      num_threads_(num_threads) {
+      num_threads_(num_threads), precision_(precision) {
     if (!kernels_) {
         Fail(FASTERNET_UNSUPPORTED, "kernel set '", KernelSetName(kernel_set), "' is not available on this CPU/build");
     }
+    if (precision == FASTERNET_PRECISION_BFLOAT16) {
+        static const Bf16Capabilities capabilities = DetectBf16Capabilities();
+        Bf16Set set;
+        const char* reason = "";
+        if (!ChooseBf16Set(kernel_set, capabilities, &set, &reason)) Fail(FASTERNET_UNSUPPORTED, reason);
+        bf16_kernels_ = Bf16KernelsFor(set);
+    }
+    const bool bf16 = bf16_kernels_ != nullptr;
     const fasternet_model_config& config = architecture.config();
     embed_ = FoldConvBatchNorm(sd, "patch_embed.proj.weight", "patch_embed.norm.", config.in_channels,
                                config.embed_dim, config.patch_size, config.patch_stride);
@@ -363,9 +377,10 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
                             std::vector<double>(cp, 1.0), block.partial_conv.weights);
             std::vector<double> scale, shift;
             BatchNormScaleShift(sd, p + "mlp.1.", hidden, scale, shift);
-            block.expand = PackLinear(sd.at(p + "mlp.0.weight").data, dim, hidden, &scale);
+            // PW1 and PW2 (nearly all the FLOPs) run in bf16 in a bf16 model.
+            block.expand = PackLinear(sd.at(p + "mlp.0.weight").data, dim, hidden, &scale, bf16);
             CopyToBuffer(shift, block.expand.bias);
-            block.project = PackLinear(sd.at(p + "mlp.3.weight").data, hidden, dim, nullptr);
+            block.project = PackLinear(sd.at(p + "mlp.3.weight").data, hidden, dim, nullptr, bf16);
             stage.blocks.push_back(std::move(block));
         }
         if (architecture.backbone()) {
@@ -387,6 +402,28 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
 }
 
 Model::~Model() = default;
+
+void Model::RunLinear(const PackedLinear& layer, const GemmArgs& args, int first_column) const {
+    if (!layer.bf16_weights.size()) return kernels_->gemm(args);
+    Bf16GemmArgs bf;
+    bf.gemm = args;
+    bf.gemm.packed_b = nullptr;
+    bf.packed_b = layer.Bf16Weights() + first_column / kPanelWidth * Bf16PanelStride(layer.k);
+    bf16_kernels_->gemm(bf);
+}
+
+void Model::RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const {
+    int first, count;
+    ColumnShare(args.n, thread, threads, first, count);
+    if (count <= 0) return;
+    GemmArgs part = args;
+    part.n = count;
+    part.packed_b += static_cast<size_t>(first) * args.k;
+    if (part.bias) part.bias += first;
+    if (part.residual) part.residual += first;
+    part.c += first;
+    RunLinear(layer, part, first);
+}
 
 std::vector<int64_t> Model::OutputShape(int batch, int height, int width, int index) const {
     if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
@@ -544,7 +581,10 @@ std::shared_ptr<const Model::Plan> Model::PlanFor(int batch, int height, int wid
     return plan;
 }
 
-void Model::Run(const float* input, int batch, int height, int width, float* const* outputs) const {
+void Model::Run(const float* input, int batch, int height, int width, float* const* outputs,
+                const volatile int32_t* cancel_flag) const {
+    if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
+    if (cancel_flag && *cancel_flag != 0) Fail(FASTERNET_CANCELLED, "the run was cancelled before it started");
     const std::shared_ptr<const Plan> plan = PlanFor(batch, height, width);
     std::unique_ptr<Scratch> scratch;
     try {
@@ -553,8 +593,9 @@ void Model::Run(const float* input, int batch, int height, int width, float* con
         Fail(FASTERNET_OUT_OF_MEMORY, "could not allocate ", plan->total * 4 / (1024 * 1024),
              " MiB of activation memory for batch ", batch, " at ", height, "x", width);
     }
-    Forward(*plan, *scratch, input, outputs, nullptr);
+    const bool finished = Forward(*plan, *scratch, input, outputs, nullptr, cancel_flag);
     ReleaseScratch(std::move(scratch));
+    if (!finished) Fail(FASTERNET_CANCELLED, "the run was cancelled between layers");
 }
 
 void Model::Profile(const float* input, int batch, int height, int width, std::vector<LayerTime>& layers) const {
@@ -727,10 +768,10 @@ void Model::AddBlockStep(Plan& plan, size_t stage, size_t block_index, int h, in
                 const GemmArgs expand = ExpandArgs(block, shape, activation, pixels,
                                                    partial_tile + (first - int64_t{row_begin} * w) * cp,
                                                    image + first * dim, hidden_tile);
-                Profiler::Run(timer, 1, [&] { k.gemm(expand); });
+                Profiler::Run(timer, 1, [&] { RunLinear(block.expand, expand); });
                 const GemmArgs project =
                     ProjectArgs(block, shape, pixels, hidden_tile, image + first * dim, out_image + first * dim);
-                Profiler::Run(timer, 2, [&] { k.gemm(project); });
+                Profiler::Run(timer, 2, [&] { RunLinear(block.project, project); });
             }
         });
     }});
@@ -763,10 +804,10 @@ void Model::AddSplitBlockStep(Plan& plan, size_t stage, size_t block_index, int 
 #pragma omp barrier
         const int64_t pixels = plan.batch * image_size;
         const GemmArgs expand = ExpandArgs(block, shape, activation, pixels, partial, x, hidden);
-        Profiler::Run(timer, 1, [&] { RunGemmColumnShare(k, expand, thread, threads); });
+        Profiler::Run(timer, 1, [&] { RunLinearColumnShare(block.expand, expand, thread, threads); });
 #pragma omp barrier
         const GemmArgs project = ProjectArgs(block, shape, pixels, hidden, x, y);
-        Profiler::Run(timer, 2, [&] { RunGemmColumnShare(k, project, thread, threads); });
+        Profiler::Run(timer, 2, [&] { RunLinearColumnShare(block.project, project, thread, threads); });
     }});
 }
 
@@ -843,18 +884,29 @@ void Model::AddHeadStep(Plan& plan, int h, int w, int current) const {
 }
 
 // Walks the plan's steps, every thread through every step, a barrier after each.
-void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
-                    Profiler* profiler) const {
+// Cancellation is one check between steps: thread 0 samples cancel_flag just before
+// a step's barrier and records that step's index; after the barrier every thread
+// stops if a step at or before its own was recorded. An index, not a bool: thread 0
+// running ahead and recording a later step never makes a slower thread leave an
+// earlier barrier (a deadlock). Returns false when the run stopped early.
+bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+                    Profiler* profiler, const volatile int32_t* cancel_flag) const {
     const StepContext context{scratch.buffer.data(), input, outputs};
+    constexpr size_t kNotCancelled = std::numeric_limits<size_t>::max();
+    std::atomic<size_t> cancelled_at{kNotCancelled};
     const auto walk = [&](int thread, int threads) {
         Profiler* const timer = thread == 0 ? profiler : nullptr;
         for (size_t i = 0; i < plan.steps.size(); ++i) {
             const PlanStep& step = plan.steps[i];
             step.run(context, thread, threads, timer);
-            // The last step needs no barrier unless it is timed: the parallel region ends with one.
-            if (i + 1 < plan.steps.size() || profiler) {
-#pragma omp barrier
+            const bool last = i + 1 == plan.steps.size();
+            if (last && !profiler) break;  // the parallel region ends with a barrier of its own
+            if (!last && cancel_flag && thread == 0 && *cancel_flag != 0 &&
+                cancelled_at.load(std::memory_order_relaxed) == kNotCancelled) {
+                cancelled_at.store(i, std::memory_order_relaxed);
             }
+#pragma omp barrier
+            if (cancelled_at.load(std::memory_order_relaxed) <= i) return;
             if (timer) step.fused_block ? timer->MarkBlock(step.name) : timer->Mark(step.name);
         }
     };
@@ -864,6 +916,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
 #pragma omp parallel num_threads(num_threads_)
         walk(omp_get_thread_num(), omp_get_num_threads());
     }
+    return cancelled_at.load() == kNotCancelled;
 }
 
 }  // namespace fasternet
