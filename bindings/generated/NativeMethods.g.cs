@@ -31,6 +31,15 @@ internal static unsafe partial class NativeMethods
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial uint CpuFeatures();
 
+    /// <summary>
+    /// This CPU as the kernels see it, as text (one fact a line): model, logical cores,
+    /// features, cache sizes (CPUID or sysfs) and the tile and blocking choices derived
+    /// from them per kernel set. The string lives as long as the library.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_cpu_report")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial byte* CpuReport();
+
     /// <summary>The kernel set used by models created with FASTERNET_KERNELS_AUTO.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_active_kernel_set")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

@@ -134,6 +134,13 @@ FASTERNET_API const char* fasternet_last_error(void);
 /* Bitmask of fasternet_cpu_feature found on this CPU. */
 FASTERNET_API uint32_t fasternet_cpu_features(void);
 
+/*
+ * This CPU as the kernels see it, as text (one fact a line): model, logical cores,
+ * features, cache sizes (CPUID or sysfs) and the tile and blocking choices derived
+ * from them per kernel set. The string lives as long as the library.
+ */
+FASTERNET_API const char* fasternet_cpu_report(void);
+
 /* The kernel set used by models created with FASTERNET_KERNELS_AUTO. */
 FASTERNET_API fasternet_kernel_set fasternet_active_kernel_set(void);
 

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "fasternet.h"
 #include "kernels/dispatch.h"
+#include "kernels/tuning.h"
 #include "model/model.h"
 
 using fasternet::Error;
@@ -113,6 +114,11 @@ const char* fasternet_version(void) { return FASTERNET_VERSION; }
 const char* fasternet_last_error(void) { return last_error.c_str(); }
 
 uint32_t fasternet_cpu_features(void) { return fasternet::CpuFeatures(); }
+
+const char* fasternet_cpu_report(void) {
+    static const std::string report = fasternet::DescribeHostTuning();
+    return report.c_str();
+}
 
 fasternet_kernel_set fasternet_active_kernel_set(void) { return fasternet::ActiveKernelSet(); }
 

@@ -83,10 +83,17 @@ public:
 
 private:
     struct Plan;
-    Plan MakePlan(int batch, int height, int width) const;
-    void RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, const StageShape& shape, int h, int w,
-                               float* base, const float* x, float* y, int thread, int threads,
-                               Profiler* timer) const;
+    struct StepContext;
+    struct PlanStep;
+    // The plan for one input geometry: built once, then shared by every caller of that shape.
+    std::shared_ptr<const Plan> PlanFor(int batch, int height, int width) const;
+    std::shared_ptr<Plan> MakePlan(int batch, int height, int width) const;
+    void AddInputSteps(Plan& plan) const;
+    void AddMergeStep(Plan& plan, size_t stage, int h, int w, int current) const;
+    void AddBlockStep(Plan& plan, size_t stage, size_t block, int h, int w, int current) const;
+    void AddSplitBlockStep(Plan& plan, size_t stage, size_t block, int h, int w, int current) const;
+    void AddBackboneNormStep(Plan& plan, size_t stage, int h, int w, int current) const;
+    void AddHeadStep(Plan& plan, int h, int w, int current) const;
     // Returns false when cancel_flag stopped the run early.
     bool Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
                  Profiler* profiler, const volatile int32_t* cancel_flag = nullptr) const;
@@ -109,6 +116,11 @@ private:
 
     mutable std::mutex scratch_mutex_;
     mutable std::vector<std::unique_ptr<Scratch>> free_scratch_;
+
+    // The last few input geometries' plans, most recently used first.
+    static constexpr size_t kCachedPlans = 4;
+    mutable std::mutex plan_mutex_;
+    mutable std::vector<std::shared_ptr<const Plan>> plans_;
 };
 
 }  // namespace fasternet
