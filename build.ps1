@@ -5,7 +5,10 @@
 #   ./build.ps1 run        build, then the main job: classify the sample images, short benchmark
 #   ./build.ps1 test       build, then every test (CTest + NUnit); ends with "N passed, N failed"
 #   ./build.ps1 arm64 | test-arm64 | bindings
-param([ValidateSet('build', 'run', 'test', 'arm64', 'test-arm64', 'bindings')][string]$Command = 'build')
+#   ./build.ps1 win-x64 | test-win-x64 | test-old-cpus | pack | cli | test-package
+#       (cross builds and emulators: mingw-w64, qemu, wine64 from Debian; they run build.sh's implementation)
+param([ValidateSet('build', 'run', 'test', 'arm64', 'test-arm64', 'bindings', 'win-x64', 'test-win-x64', 'test-old-cpus',
+    'pack', 'cli', 'test-package')][string]$Command = 'build')
 
 $ErrorActionPreference = 'Stop'
 $Root = $PSScriptRoot
@@ -46,7 +49,7 @@ function Build-Native {
     Invoke-Checked cmake @('-S', $Root, '-B', $NativeBuild, '-DCMAKE_BUILD_TYPE=Release')
     Invoke-Checked cmake @('--build', $NativeBuild, "-j$Jobs")
     New-Item -ItemType Directory -Force -Path $NativeOut | Out-Null
-    $library = if ($IsWindows) { 'fasternet.dll' } else { 'libfasternet.so' }
+    $library = if ($IsWindows) { 'libfasternet.dll' } else { 'libfasternet.so' }
     Copy-Item (Join-Path $NativeBuild "native/$library") (Join-Path $NativeOut $library) -Force
 }
 
@@ -108,5 +111,9 @@ switch ($Command) {
         Invoke-Checked dotnet @('run', '-c', $Config, '--project', 'bindings/FasterNet.Bindings.Generator', '--',
             '--header', 'native/include/fasternet.h', '--output', 'bindings/generated/NativeMethods.g.cs')
     }
-    { $_ -in 'arm64', 'test-arm64' } { Invoke-Checked bash @((Join-Path $Root 'cmake/arm64.sh'), $Command) }
+    { $_ -in 'arm64', 'test-arm64', 'win-x64', 'test-win-x64', 'test-old-cpus', 'pack', 'cli', 'test-package' } {
+        # These cross-build and run under qemu / wine64, which only a Debian host has: one implementation, build.sh's.
+        if (-not $IsLinux) { throw "./build.ps1 $Command needs a Debian host (mingw-w64, qemu-user, wine64)" }
+        Invoke-Checked bash @((Join-Path $Root 'build.sh'), $Command)
+    }
 }

@@ -8,6 +8,12 @@
 #   ./build.sh test-arm64 run the arm64 native tests under qemu-aarch64
 #   ./build.sh bindings   regenerate bindings/generated/NativeMethods.g.cs
 #   ./build.sh deploy-check  validate deploy/ (Kubernetes + KServe manifests) offline
+#   ./build.sh win-x64    cross-build libfasternet.dll with mingw-w64 (artifacts/native/win-x64/)
+#   ./build.sh test-win-x64  CTest + end-to-end PyTorch check + the NUnit suite under wine64
+#   ./build.sh test-old-cpus the native tests under qemu-x86_64 -cpu Westmere (no AVX2) and Haswell (no AVX-512)
+#   ./build.sh pack       NuGet packages (native libraries of all three RIDs) -> artifacts/packages/
+#   ./build.sh cli        single-file self-contained CLIs -> artifacts/cli/<rid>/, each run on its platform
+#   ./build.sh test-package  samples/Consumer from the packages on linux-x64, win-x64 (wine64), linux-arm64 (qemu)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,6 +27,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
 source "$ROOT/cmake/common.sh"
+source "$ROOT/cmake/platforms.sh"
 
 ensure_native_tools() {
   ensure_apt cmake g++ make libgtest-dev libbenchmark-dev libclang-common-14-dev dataset-fashion-mnist fonts-dejavu-core
@@ -129,7 +136,22 @@ case "${1:-build}" in
   bindings)
     dotnet run -c "$CONFIG" --project "$ROOT/bindings/FasterNet.Bindings.Generator" -- \
       --header native/include/fasternet.h --output bindings/generated/NativeMethods.g.cs ;;
-  arm64|test-arm64)
-    if [ -x "$ROOT/cmake/arm64.sh" ]; then "$ROOT/cmake/arm64.sh" "$1"; else echo "arm64 build is not set up yet" >&2; exit 2; fi ;;
-  *) echo "usage: $0 [build|run|test|arm64|test-arm64|bindings]" >&2; exit 2 ;;
+  arm64) "$ROOT/cmake/arm64.sh" arm64 ;;
+  test-arm64)
+    # Native tests and the end-to-end check, then the managed suite on linux-arm64 under qemu.
+    status=0
+    "$ROOT/cmake/arm64.sh" test-arm64 || status=1
+    test_managed_on linux-arm64 || status=1
+    exit $status ;;
+  win-x64) "$ROOT/cmake/win-x64.sh" win-x64 ;;
+  test-win-x64)
+    status=0
+    "$ROOT/cmake/win-x64.sh" test-win-x64 || status=1
+    test_managed_on win-x64 || status=1
+    exit $status ;;
+  test-old-cpus) build_native; test_old_cpus ;;
+  pack) pack ;;
+  cli) cli ;;
+  test-package) test_package ;;
+  *) echo "usage: $0 [build|run|test|arm64|test-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-package|bindings]" >&2; exit 2 ;;
 esac

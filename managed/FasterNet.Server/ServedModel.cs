@@ -85,6 +85,7 @@ public sealed class ServedModel : IDisposable
         ["executors"] = _executors.Length,
         ["threads_per_executor"] = ThreadsPerExecutor,
         ["kernel_set"] = _executors[0].KernelSet.ToString().ToLowerInvariant(),
+        ["precision"] = Configuration.Precision,
         ["max_batch_size"] = Configuration.MaxBatchSize,
         ["max_queue_delay_us"] = Configuration.MaxQueueDelayUs,
         ["max_queue_size"] = Configuration.MaxQueueSize,
@@ -100,7 +101,7 @@ public sealed class ServedModel : IDisposable
         int threads = configuration.Threads > 0
             ? configuration.Threads
             : Math.Max(1, Environment.ProcessorCount / configuration.Executors);
-        var options = new ModelOptions { Threads = threads };
+        var options = new ModelOptions { Threads = threads, Precision = configuration.ParsedPrecision };
         bool builtIn = configuration.Config is null &&
                        (configuration.Variant is null || configuration.Variant == DefaultModel.Name);
         IReadOnlyList<string>? labels;

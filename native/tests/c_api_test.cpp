@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <thread>
@@ -31,7 +32,7 @@ struct ModelHandle {
 ModelHandle CreateRandom(const fasternet_model_config& config, int threads,
                          fasternet_kernel_set set = FASTERNET_KERNELS_AUTO) {
     ModelHandle handle;
-    fasternet_model_options options{threads, set};
+    fasternet_model_options options{threads, set, FASTERNET_PRECISION_FLOAT32};
     EXPECT_EQ(fasternet_model_create_random(&config, 42, &options, &handle.model), FASTERNET_OK)
         << fasternet_last_error();
     return handle;
@@ -186,6 +187,23 @@ TEST(CApi, WrongInputSizeIsAClearError) {
     EXPECT_NE(std::string(fasternet_last_error()).find("too small"), std::string::npos) << fasternet_last_error();
     EXPECT_EQ(fasternet_model_run(nullptr, input.data(), 100, 1, 32, 32, 1, outputs, sizes),
               FASTERNET_INVALID_ARGUMENT);
+}
+
+TEST(CApi, Bf16PrecisionIsReportedAndAnUnknownPrecisionIsAClearError) {
+    const fasternet_model_config config = TinyConfig();
+    fasternet_model_options options{1, FASTERNET_KERNELS_REFERENCE, FASTERNET_PRECISION_BFLOAT16};
+    fasternet_model* model = nullptr;
+    ASSERT_EQ(fasternet_model_create_random(&config, 1, &options, &model), FASTERNET_OK) << fasternet_last_error();
+    EXPECT_EQ(fasternet_model_precision(model), FASTERNET_PRECISION_BFLOAT16);
+    EXPECT_STREQ(fasternet_model_precision_kernels(model), "reference_bf16");
+    fasternet_model_destroy(model);
+
+    int32_t bad = 7;
+    std::memcpy(&options.precision, &bad, sizeof bad);
+    model = nullptr;
+    EXPECT_EQ(fasternet_model_create_random(&config, 1, &options, &model), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_EQ(model, nullptr);
+    EXPECT_NE(std::string(fasternet_last_error()).find("unknown precision 7"), std::string::npos) << fasternet_last_error();
 }
 
 TEST(CApi, HugeInputIsRefusedBeforeAllocating) {

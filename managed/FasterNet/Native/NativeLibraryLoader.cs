@@ -6,7 +6,9 @@ namespace FasterNet.Native;
 
 /// <summary>
 /// Finds libfasternet for this process: FASTERNET_NATIVE_LIBRARY if set, else
-/// runtimes/&lt;rid&gt;/native/ beside the assembly (the NuGet layout), else the default search.
+/// runtimes/&lt;rid&gt;/native/ beside the app (a build's bin folder, the NuGet layout), else beside the app
+/// (a `publish -r` folder), else the runtime's own search (a single-file app's native files); when none has it,
+/// a DllNotFoundException naming the RID, the file and the places looked in.
 /// </summary>
 internal static partial class NativeLibraryLoader
 {
@@ -40,25 +42,60 @@ internal static partial class NativeLibraryLoader
             if (File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out nint handle))
                 return handle;
         }
-        return 0;
+        // The host's own search: a single-file app's extraction folder, the publish folder's native search paths.
+        if (NativeLibrary.TryLoad(FileName, assembly, searchPath, out nint found))
+            return found;
+        throw new DllNotFoundException(NotFoundMessage());
     }
+
+    /// <summary>The native library's file name on this OS; the same lib prefix everywhere (see the Windows note).</summary>
+    internal static string FileName =>
+        OperatingSystem.IsWindows() ? "libfasternet.dll"
+        : OperatingSystem.IsMacOS() ? "libfasternet.dylib" : "libfasternet.so";
+
+    internal static string NotFoundMessage() =>
+        $"FasterNet's native library {FileName} for {RuntimeIdentifier} was not found. Looked in: " +
+        string.Join(", ", Candidates()) + " and the runtime's native search paths. " +
+        "The FasterNet package carries linux-x64, linux-arm64 and win-x64; on another platform build native/ " +
+        "and set FASTERNET_NATIVE_LIBRARY to the library's path.";
 
     // libgomp reads its settings once, when it is loaded with libfasternet: set them before.
     // A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT always wins.
     private static void SetOpenMpWaitPolicy()
     {
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null)
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null
+            || Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is not null)
             return;
-        SetEnvironmentVariable("GOMP_SPINCOUNT", DefaultSpinCount, overwrite: 0);
+        if (OperatingSystem.IsLinux())
+            SetEnvironmentVariable("GOMP_SPINCOUNT", DefaultSpinCount, overwrite: 0);
+        else if (OperatingSystem.IsWindows())
+            // The DLL's static libgomp reads the C runtime's copy of the environment (msvcrt's getenv), which
+            // Environment.SetEnvironmentVariable does not update: set it there.
+            PutEnvironmentVariableMsvcrt("GOMP_SPINCOUNT", DefaultSpinCount);
     }
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnvironmentVariable(string name, string value, int overwrite);
 
-    private static IEnumerable<string> Candidates()
+    [LibraryImport("msvcrt", EntryPoint = "_putenv_s", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int PutEnvironmentVariableMsvcrt(string name, string value);
+
+    /// <summary>The C runtime's view of an environment variable (what libgomp sees), for tests.</summary>
+    internal static string? CRuntimeEnvironmentVariable(string name)
     {
-        string fileName = OperatingSystem.IsWindows() ? "fasternet.dll"
-            : OperatingSystem.IsMacOS() ? "libfasternet.dylib" : "libfasternet.so";
+        nint value = OperatingSystem.IsWindows() ? GetEnvironmentVariableMsvcrt(name) : GetEnvironmentVariableLibc(name);
+        return Marshal.PtrToStringUTF8(value);
+    }
+
+    [LibraryImport("libc", EntryPoint = "getenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint GetEnvironmentVariableLibc(string name);
+
+    [LibraryImport("msvcrt", EntryPoint = "getenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint GetEnvironmentVariableMsvcrt(string name);
+
+    internal static IEnumerable<string> Candidates()
+    {
+        string fileName = FileName;
         string baseDirectory = AppContext.BaseDirectory;
         yield return Path.Combine(baseDirectory, "runtimes", RuntimeIdentifier, "native", fileName);
         yield return Path.Combine(baseDirectory, fileName);

@@ -94,7 +94,8 @@ PackedConv FoldConvBatchNorm(const std::map<std::string, TensorView>& sd, const 
     return conv;
 }
 
-PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<double>* scale) {
+// `bf16`: also keep the folded weights rounded to bf16 in pair panels.
+PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<double>* scale, bool bf16 = false) {
     PackedLinear linear;
     linear.k = k;
     linear.n = n;
@@ -107,6 +108,10 @@ PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<dou
     }
     linear.weights.Resize(PackedPanelsSize(k, n));
     PackPanels(scaled.data(), k, n, linear.weights.data());
+    if (bf16) {
+        linear.bf16_weights.Resize((PackedBf16PanelsSize(k, n) + 1) / 2);
+        PackBf16Panels(scaled.data(), k, n, reinterpret_cast<fasternet::bf16*>(linear.bf16_weights.data()));
+    }
     return linear;
 }
 
@@ -309,12 +314,20 @@ struct Model::Plan {
 };
 
 Model::Model(const Architecture& architecture, const std::map<std::string, TensorView>& sd,
-             fasternet_kernel_set kernel_set, int num_threads)
+             fasternet_kernel_set kernel_set, int num_threads, fasternet_precision precision)
     : architecture_(architecture), kernel_set_(kernel_set), kernels_(KernelsFor(kernel_set)),
-      num_threads_(num_threads) {
+      num_threads_(num_threads), precision_(precision) {
     if (!kernels_) {
         Fail(FASTERNET_UNSUPPORTED, "kernel set '", KernelSetName(kernel_set), "' is not available on this CPU/build");
     }
+    if (precision == FASTERNET_PRECISION_BFLOAT16) {
+        static const Bf16Capabilities capabilities = DetectBf16Capabilities();
+        Bf16Set set;
+        const char* reason = "";
+        if (!ChooseBf16Set(kernel_set, capabilities, &set, &reason)) Fail(FASTERNET_UNSUPPORTED, reason);
+        bf16_kernels_ = Bf16KernelsFor(set);
+    }
+    const bool bf16 = bf16_kernels_ != nullptr;
     const fasternet_model_config& config = architecture.config();
     embed_ = FoldConvBatchNorm(sd, "patch_embed.proj.weight", "patch_embed.norm.", config.in_channels,
                                config.embed_dim, config.patch_size, config.patch_stride);
@@ -338,9 +351,10 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
                             std::vector<double>(cp, 1.0), block.partial_conv.weights);
             std::vector<double> scale, shift;
             BatchNormScaleShift(sd, p + "mlp.1.", hidden, scale, shift);
-            block.expand = PackLinear(sd.at(p + "mlp.0.weight").data, dim, hidden, &scale);
+            // PW1 and PW2 (nearly all the FLOPs) run in bf16 in a bf16 model.
+            block.expand = PackLinear(sd.at(p + "mlp.0.weight").data, dim, hidden, &scale, bf16);
             CopyToBuffer(shift, block.expand.bias);
-            block.project = PackLinear(sd.at(p + "mlp.3.weight").data, hidden, dim, nullptr);
+            block.project = PackLinear(sd.at(p + "mlp.3.weight").data, hidden, dim, nullptr, bf16);
             stage.blocks.push_back(std::move(block));
         }
         if (architecture.backbone()) {
@@ -362,6 +376,28 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
 }
 
 Model::~Model() = default;
+
+void Model::RunLinear(const PackedLinear& layer, const GemmArgs& args, int first_column) const {
+    if (!layer.bf16_weights.size()) return kernels_->gemm(args);
+    Bf16GemmArgs bf;
+    bf.gemm = args;
+    bf.gemm.packed_b = nullptr;
+    bf.packed_b = layer.Bf16Weights() + first_column / kPanelWidth * Bf16PanelStride(layer.k);
+    bf16_kernels_->gemm(bf);
+}
+
+void Model::RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const {
+    int first, count;
+    ColumnShare(args.n, thread, threads, first, count);
+    if (count <= 0) return;
+    GemmArgs part = args;
+    part.n = count;
+    part.packed_b += static_cast<size_t>(first) * args.k;
+    if (part.bias) part.bias += first;
+    if (part.residual) part.residual += first;
+    part.c += first;
+    RunLinear(layer, part, first);
+}
 
 std::vector<int64_t> Model::OutputShape(int batch, int height, int width, int index) const {
     if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
@@ -530,10 +566,10 @@ void Model::RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, co
 #pragma omp barrier
     const int64_t pixels = plan.batch * image_size;
     const GemmArgs expand = ExpandArgs(block, shape, architecture_.activation(), pixels, partial, x, hidden);
-    Profiler::Run(timer, 1, [&] { RunGemmColumnShare(k, expand, thread, threads); });
+    Profiler::Run(timer, 1, [&] { RunLinearColumnShare(block.expand, expand, thread, threads); });
 #pragma omp barrier
     const GemmArgs project = ProjectArgs(block, shape, pixels, hidden, x, y);
-    Profiler::Run(timer, 2, [&] { RunGemmColumnShare(k, project, thread, threads); });
+    Profiler::Run(timer, 2, [&] { RunLinearColumnShare(block.project, project, thread, threads); });
 }
 
 bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
@@ -709,10 +745,10 @@ bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                             ExpandArgs(block, stage.shape, architecture_.activation(), pixels,
                                        partial_tile + (first - int64_t{row_begin} * w) * cp, image + first * dim,
                                        hidden_tile);
-                        Profiler::Run(timer, 1, [&] { k.gemm(expand); });
+                        Profiler::Run(timer, 1, [&] { RunLinear(block.expand, expand); });
                         const GemmArgs project = ProjectArgs(block, stage.shape, pixels, hidden_tile,
                                                              image + first * dim, out_image + first * dim);
-                        Profiler::Run(timer, 2, [&] { k.gemm(project); });
+                        Profiler::Run(timer, 2, [&] { RunLinear(block.project, project); });
                     }
                 });
                 current = 1 - current;
