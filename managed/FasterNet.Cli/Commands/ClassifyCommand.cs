@@ -26,7 +26,8 @@ internal static class ClassifyCommand
         };
         var weights = new Option<FileInfo?>("--weights", "-w")
         {
-            Description = "Checkpoint for an ImageNet --model or a --config (without it those use seeded random weights)",
+            Description = "Checkpoint for an ImageNet --model or a --config (without it those use seeded random weights), " +
+                          "or a hub snapshot folder (variant, classes and pre-processing from its config.json)",
         };
         var config = new Option<FileInfo?>("--config")
         {
@@ -49,7 +50,8 @@ internal static class ClassifyCommand
                 throw new ArgumentException($"--top {k} must be positive");
             if (batchSize <= 0)
                 throw new ArgumentException($"--batch {batchSize} must be positive");
-            Classifier classifier = Classifier.Resolve(result.GetValue(model)!, result.GetValue(weights), result.GetValue(config));
+            Classifier classifier = Classifier.Resolve(result.GetValue(model)!, result.GetResult(model) is { Implicit: false },
+                                                       result.GetValue(weights), result.GetValue(config));
 
             var failures = new List<Failure>();
             List<string> files = ExpandInputs(result.GetValue(inputs)!, failures);
@@ -184,8 +186,19 @@ internal static class ClassifyCommand
         IReadOnlyList<string> Labels,
         Func<int, string, string, FasterNetModel> Load)
     {
-        public static Classifier Resolve(string model, FileInfo? weights, FileInfo? config)
+        public static Classifier Resolve(string model, bool modelGiven, FileInfo? weights, FileInfo? config)
         {
+            if (CommonOptions.Snapshot(weights) is { } snapshot)
+            {
+                // A hub snapshot brings its variant, class count, pre-processing and possibly label names.
+                ModelSpec snapshotSpec = CommonOptions.SnapshotSpec(snapshot, modelGiven ? model : null, config);
+                IReadOnlyList<string> labels = snapshot.LabelNames ??
+                    (snapshotSpec.NumClasses == ImageNetClasses.Names.Count
+                        ? ImageNetClasses.Names
+                        : Enumerable.Range(0, snapshotSpec.NumClasses).Select(i => $"class {i}").ToArray());
+                return new Classifier($"{snapshot.Architecture} ({snapshot.Directory})", Preprocessor.FromPretrained(snapshot.Pretrained),
+                    labels, (threads, isa, precision) => CommonOptions.LoadModel(snapshotSpec, weights, threads, isa, precision));
+            }
             if (config is not null)
             {
                 ClassifierConfig loaded = ClassifierConfig.Load(config.FullName);

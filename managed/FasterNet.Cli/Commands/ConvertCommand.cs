@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FasterNet.Data;
 using FasterNet.Serialization;
 
 namespace FasterNet.Cli.Commands;
@@ -82,10 +83,17 @@ internal static class ConvertCommand
                 throw new ArgumentException("give --model or --config, not both");
             if (config is not null && classes is not null)
                 throw new ArgumentException("--num-classes comes from --config's num_classes");
-            spec = config is not null
-                ? ModelSpec.FromJson(config.FullName)
-                : ModelSpec.FromName(model!) with { NumClasses = classes ?? 1000 };
-            pretrained = PretrainedConfig.ForImageNet(spec.InChannels);
+            if (config is not null)
+            {
+                // The config's own pre-processing and class names go into pretrained_cfg and label_names.
+                ClassifierConfig loaded = ClassifierConfig.Load(config.FullName);
+                (spec, pretrained, labels) = (loaded.Spec, loaded.Preprocessor.Options.ToPretrained(), loaded.ClassNames);
+            }
+            else
+            {
+                spec = ModelSpec.FromName(model!) with { NumClasses = classes ?? 1000 };
+                pretrained = PretrainedConfig.ForImageNet(spec.InChannels);
+            }
         }
         if (classes is <= 0)
             throw new ArgumentException($"--num-classes {classes} must be positive");

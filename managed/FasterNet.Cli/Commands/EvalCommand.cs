@@ -26,7 +26,7 @@ internal static class EvalCommand
         };
         var weights = new Option<FileInfo?>("--weights", "-w")
         {
-            Description = "Checkpoint of a Fashion-MNIST model, with --config; default: the built-in model",
+            Description = "Checkpoint of a Fashion-MNIST model with --config, or a hub snapshot folder; default: the built-in model",
         };
         var config = new Option<FileInfo?>("--config")
         {
@@ -200,14 +200,27 @@ internal static class EvalCommand
     {
         public static EvaluatedModel Resolve(FileInfo? weights, FileInfo? config, FileInfo? compare)
         {
-            if (weights is not null && config is null)
+            HubSnapshot? snapshot = CommonOptions.Snapshot(weights);
+            if (snapshot is not null)
+                CommonOptions.SnapshotSpec(snapshot, model: null, config);
+            if (weights is not null && config is null && snapshot is null)
                 throw new ArgumentException("--weights needs --config (the model's constructor arguments and pre-processing)");
             if (config is not null && weights is null)
                 throw new ArgumentException("--config needs --weights: evaluating random weights says nothing");
             IReadOnlyList<int>? explicitPredictions = compare is null ? null : ClassIndexFile.Read(compare.FullName);
 
             EvaluatedModel model;
-            if (config is null)
+            if (snapshot is not null)
+            {
+                // A hub snapshot: its pretrained_cfg is the pre-processing, its label_names (if any) the class names.
+                string beside = Path.Combine(snapshot.Directory, "test_predictions.npy");
+                bool hasBeside = File.Exists(beside);
+                model = new EvaluatedModel($"{snapshot.Architecture} ({snapshot.Directory})", snapshot.Spec,
+                    Preprocessor.FromPretrained(snapshot.Pretrained), snapshot.LabelNames ?? FashionMnist.ClassNames, null,
+                    options => FasterNetModel.FromPretrained(snapshot, options),
+                    hasBeside ? ClassIndexFile.Read(beside) : null, hasBeside ? beside : null);
+            }
+            else if (config is null)
             {
                 model = new EvaluatedModel($"{DefaultModel.Name} (built-in)", DefaultModel.Spec, DefaultModel.Preprocessor,
                     DefaultModel.ClassNames, DefaultModel.TestAccuracy, DefaultModel.Load,

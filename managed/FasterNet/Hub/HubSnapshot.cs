@@ -197,7 +197,6 @@ public sealed class HubSnapshot
             ["input_size"] = new JsonArray(pretrained.InChannels, pretrained.Height, pretrained.Width),
             ["interpolation"] = pretrained.Interpolation.ToString().ToLowerInvariant(),
             ["crop_pct"] = pretrained.CropPct,
-            ["test_crop_pct"] = pretrained.TestCropPct,
             ["crop_mode"] = "center",
             ["mean"] = new JsonArray(pretrained.Mean.Select(m => (JsonNode)(double)(decimal)m).ToArray()),
             ["std"] = new JsonArray(pretrained.Std.Select(s => (JsonNode)(double)(decimal)s).ToArray()),
@@ -205,6 +204,8 @@ public sealed class HubSnapshot
             ["first_conv"] = "patch_embed.proj",
             ["classifier"] = "classifier",
         };
+        if (pretrained.TestCropPct is { } testCropPct)
+            ((JsonObject)config["pretrained_cfg"]!)["test_crop_pct"] = testCropPct;
         if (labelNames is not null)
             config["label_names"] = new JsonArray(labelNames.Select(n => (JsonNode)n).ToArray());
         return config;
