@@ -5,6 +5,9 @@ WINE64="$(command -v wine64 || echo /usr/lib/wine/wine64)"
 export WINEPREFIX="${FASTERNET_WINEPREFIX:-$ROOT/build/wine-prefix}"
 export WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d"
 unset DISPLAY
+# .NET 10 under wine 8: with W^X on, freeing a dynamic method's code dies with "Internal CLR error
+# (0x80131506)" in DynamicResolver's finalizer; off, it runs.
+export DOTNET_EnableWriteXorExecute=0
 
 wine_prefix_init() {
   if [ ! -f "$WINEPREFIX/system.reg" ]; then

@@ -181,6 +181,15 @@ internal static unsafe partial class NativeMethods
     internal static partial Status MeasurePeak(int threads, double seconds, double* gflops);
 
     /// <summary>
+    /// Measured bf16 throughput in GFLOP/s: VDPBF16PS (AVX512-BF16), 4 flops per fp32
+    /// lane (two products and their sums). FASTERNET_UNSUPPORTED where the CPU lacks it.
+    /// (AMX tile throughput is not measured yet.)
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_measure_bf16_peak")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status MeasureBf16Peak(int threads, double seconds, double* gflops);
+
+    /// <summary>
     /// Measured memory bandwidth in GB/s (triad a[i] = b[i] + s * c[i]: 3 arrays of
     /// bytes / 3 each, counting 3 x 4 bytes per element) with `threads` threads.
     /// </summary>

@@ -229,6 +229,13 @@ FASTERNET_API fasternet_status fasternet_model_run_cancellable(const fasternet_m
 FASTERNET_API fasternet_status fasternet_measure_peak(int32_t threads, double seconds, double* gflops);
 
 /*
+ * Measured bf16 throughput in GFLOP/s: VDPBF16PS (AVX512-BF16), 4 flops per fp32
+ * lane (two products and their sums). FASTERNET_UNSUPPORTED where the CPU lacks it.
+ * (AMX tile throughput is not measured yet.)
+ */
+FASTERNET_API fasternet_status fasternet_measure_bf16_peak(int32_t threads, double seconds, double* gflops);
+
+/*
  * Measured memory bandwidth in GB/s (triad a[i] = b[i] + s * c[i]: 3 arrays of
  * bytes / 3 each, counting 3 x 4 bytes per element) with `threads` threads.
  */

@@ -96,12 +96,17 @@ public sealed class QueueAndBatchingTests
         await using ServerHarness server = await StartAsync(Small(queue: 8, maxBatch: 8));
         Task<HttpResponseMessage> running = await HoldExecutorBusy(server);
         float[][] inputs = Enumerable.Range(0, 3).Select(i => RandomInput(28 * 28, 10 + i)).ToArray();
-        var queued = inputs.Select(input => server.PostJsonAsync("/v2/models/fashion-mnist/infer",
-            JsonRequest(input, [1, 1, 28, 28]))).ToList();
-        // A different image size queued in between: it must not join the 28x28 batch.
         float[] other = RandomInput(32 * 32, 20);
-        queued.Add(server.PostJsonAsync("/v2/models/fashion-mnist/infer", JsonRequest(other, [1, 1, 32, 32])));
-        await Eventually(() => Task.FromResult(server.Model().QueueLength == 4), "four queued requests");
+        // Queued one at a time, so the queue order (and the batch order) is known; a different image size
+        // queued second must not join the 28x28 batch.
+        var queued = new List<Task<HttpResponseMessage>>();
+        foreach ((float[] input, long size) in new[] { (inputs[0], 28L), (other, 32L), (inputs[1], 28L), (inputs[2], 28L) })
+        {
+            queued.Add(server.PostJsonAsync("/v2/models/fashion-mnist/infer", JsonRequest(input, [1, 1, size, size])));
+            int expected = queued.Count;
+            await Eventually(() => Task.FromResult(server.Model().QueueLength == expected), $"{expected} queued requests");
+        }
+        queued = [queued[0], queued[2], queued[3], queued[1]];
         server.Model().ExecutorGate!.Set();
         HttpResponseMessage[] responses = await Task.WhenAll(queued);
         Assert.That((await running).StatusCode, Is.EqualTo(HttpStatusCode.OK));

@@ -78,7 +78,14 @@ internal sealed class ServerHarness : IAsyncDisposable
     }
 
     public Task<HttpResponseMessage> PostJsonAsync(string path, JsonNode body, CancellationToken token = default) =>
-        Http.PostAsync(path, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), token);
+        new Client(Http).PostJsonAsync(path, body, token);
+
+    /// <summary>Posts JSON bodies with any HttpClient (also one talking to a server in another process).</summary>
+    public sealed class Client(HttpClient http)
+    {
+        public Task<HttpResponseMessage> PostJsonAsync(string path, JsonNode body, CancellationToken token = default) =>
+            http.PostAsync(path, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), token);
+    }
 
     /// <summary>Triton's binary tensor body: the JSON header, then the raw bytes of each input in order.</summary>
     public static ByteArrayContent BinaryBody(JsonObject header, params byte[][] tensors)

@@ -29,7 +29,7 @@ run_points() { # label model channels size
   length="$(python3 "$ROOT/tools/serving/make_body.py" "$WORK/body.bin" 1 "$channels" "$size")"
   for c in 1 8 32 64; do
     local result
-    result="$(BODY="$WORK/body.bin" HEADER_LENGTH="$length" wrk -t2 -c"$c" -d"${DURATION}s" --timeout 10s \
+    result="$(BODY="$WORK/body.bin" HEADER_LENGTH="$length" wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${DURATION}s" --timeout 10s \
       -s "$ROOT/tools/serving/wrk_binary.lua" "http://127.0.0.1:18080/v2/models/$model/infer" | grep RESULT)"
     echo "$label c=$c $result"
   done

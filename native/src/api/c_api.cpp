@@ -245,6 +245,14 @@ fasternet_status fasternet_measure_peak(int32_t threads, double seconds, double*
     });
 }
 
+fasternet_status fasternet_measure_bf16_peak(int32_t threads, double seconds, double* gflops) {
+    return Guard([&] {
+        RequireNotNull(gflops, "gflops");
+        if (!(seconds > 0.0 && seconds <= 60.0)) Fail(FASTERNET_INVALID_ARGUMENT, "seconds must be in (0, 60], got ", seconds);
+        *gflops = fasternet::MeasureBf16PeakGflops(ThreadsOrAll(threads), seconds);
+    });
+}
+
 fasternet_status fasternet_measure_bandwidth(int32_t threads, int64_t bytes, double* gigabytes_per_second) {
     return Guard([&] {
         RequireNotNull(gigabytes_per_second, "gigabytes_per_second");
