@@ -81,6 +81,25 @@ public class HubSnapshotTests
         Assert.That(reloaded.Run(input).Data, Is.EqualTo(expected.Run(input).Data));
     }
 
+    [Test]
+    public void ASnapshotWithOnlyPytorchModelBinAndModelArgsLoads()
+    {
+        // The tiny network described the way timm describes a custom FasterNet: a preset plus model_args.
+        File.WriteAllText(Path.Combine(_folder, "config.json"), """
+            {"architecture": "fasternet_t0", "num_classes": 7,
+             "model_args": {"embed_dim": 12, "depths": [1, 2, 1, 1], "feature_dim": 64, "drop_path_rate": 0.1},
+             "pretrained_cfg": {"input_size": [3, 32, 32], "crop_pct": 0.875}}
+            """);
+        File.Copy(Fixtures.Path("tiny/weights_timm.pth"), Path.Combine(_folder, "pytorch_model.bin"));
+        using var hub = FasterNetModel.FromPretrained(_folder);
+        Assert.That(hub.WeightsLayout, Is.EqualTo(CheckpointLayout.Timm));
+        Assert.That(hub.Pretrained!.EvalCropPct, Is.EqualTo(0.875), "crop_pct alone is also the inference ratio");
+        Assert.That(hub.Pretrained.Height, Is.EqualTo(32));
+        Tensor input = Npy.Read(Fixtures.Path("tiny/input_2x3x32x32.npy"));
+        Tensor pytorch = Npy.Read(Fixtures.Path("tiny/logits_2x3x32x32.npy"));
+        Assert.That(Fixtures.MaxRelativeError(hub.Run(input).Data, pytorch.Data), Is.LessThan(1e-4));
+    }
+
     [TestCase("{}", "architecture")]
     [TestCase("""{"architecture": "resnet50"}""", "architecture")]
     [TestCase("""{"architecture": 7}""", "architecture")]
