@@ -77,7 +77,7 @@ internal static unsafe partial class NativeMethods
         Tensor* tensors,
         int tensorCount,
         ModelOptions* options,
-        nint* model);
+        out ModelHandle model);
 
     /// <summary>Creates a model with seeded random weights (for benchmarks and tests).</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_create_random")]
@@ -86,7 +86,7 @@ internal static unsafe partial class NativeMethods
         ModelConfig* config,
         ulong seed,
         ModelOptions* options,
-        nint* model);
+        out ModelHandle model);
 
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_destroy")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -95,16 +95,16 @@ internal static unsafe partial class NativeMethods
     /// <summary>The kernel set and thread count a model runs with.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_kernel_set")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial KernelSet ModelKernelSet(nint model);
+    internal static partial KernelSet ModelKernelSet(ModelHandle model);
 
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_num_threads")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial int ModelNumThreads(nint model);
+    internal static partial int ModelNumThreads(ModelHandle model);
 
     /// <summary>Number of outputs: 1 for a classifier (logits), num_stages for a backbone.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_output_count")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial int ModelOutputCount(nint model);
+    internal static partial int ModelOutputCount(ModelHandle model);
 
     /// <summary>
     /// Shape (N, C, H, W; a classifier's logits are N, classes, 1, 1) of output
@@ -114,7 +114,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_output_shape")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status ModelOutputShape(
-        nint model,
+        ModelHandle model,
         int batch,
         int height,
         int width,
@@ -129,7 +129,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_run")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status ModelRun(
-        nint model,
+        ModelHandle model,
         float* input,
         long inputSize,
         int batch,
@@ -168,7 +168,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_profile")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status ModelProfile(
-        nint model,
+        ModelHandle model,
         float* input,
         long inputSize,
         int batch,
@@ -185,6 +185,23 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_benchmark_operator")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status BenchmarkOperator(OperatorBenchmark* benchmark, int iterations, double* seconds);
+}
+
+/// <summary>
+/// Owns a native fasternet_model: released exactly once through fasternet_model_destroy, after the last
+/// native call that holds a reference to it has returned (even if Dispose is never called).
+/// </summary>
+internal sealed class ModelHandle : SafeHandle
+{
+    public ModelHandle() : base(0, ownsHandle: true) { }
+
+    public override bool IsInvalid => handle == 0;
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.ModelDestroy(handle);
+        return true;
+    }
 }
 
 /// <summary>The integer macros of native/include/fasternet.h.</summary>

@@ -17,9 +17,9 @@ public sealed unsafe class FasterNetModel : IDisposable
     {
         Spec = spec;
         _handle = handle;
-        KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle.DangerousGetHandle());
-        Threads = NativeMethods.ModelNumThreads(handle.DangerousGetHandle());
-        OutputCount = NativeMethods.ModelOutputCount(handle.DangerousGetHandle());
+        KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle);
+        Threads = NativeMethods.ModelNumThreads(handle);
+        OutputCount = NativeMethods.ModelOutputCount(handle);
     }
 
     public ModelSpec Spec { get; }
@@ -148,38 +148,33 @@ public sealed unsafe class FasterNetModel : IDisposable
 
     public void Dispose() => _handle.Dispose();
 
-    internal nint NativeHandle => Handle;
+    internal ModelHandle NativeHandle => Handle;
 
-    private nint Handle
+    // The marshaller holds a reference on the handle for each native call, so Dispose during a run
+    // defers the release until the run returns; calls after Dispose get ObjectDisposedException.
+    private ModelHandle Handle
     {
         get
         {
             ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-            return _handle.DangerousGetHandle();
+            return _handle;
         }
     }
 
     private void RunNative(ReadOnlySpan<float> input, int batch, int height, int width, int count, float** outputs,
                            long* sizes)
     {
-        bool added = false;
-        try
+        fixed (float* data = input)
         {
-            _handle.DangerousAddRef(ref added);
-            fixed (float* data = input)
+            try
             {
-                NativeModel.ThrowIfFailed(NativeMethods.ModelRun(_handle.DangerousGetHandle(), data, input.Length,
-                    batch, height, width, count, outputs, sizes));
+                NativeModel.ThrowIfFailed(NativeMethods.ModelRun(Handle, data, input.Length, batch, height, width,
+                    count, outputs, sizes));
             }
-        }
-        catch (ObjectDisposedException)
-        {
-            throw new ObjectDisposedException(nameof(FasterNetModel));
-        }
-        finally
-        {
-            if (added)
-                _handle.DangerousRelease();
+            catch (ObjectDisposedException)
+            {
+                throw new ObjectDisposedException(nameof(FasterNetModel));
+            }
         }
     }
 
