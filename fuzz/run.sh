@@ -17,7 +17,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/cmake/common.sh"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-MANAGED_TARGETS=(torch pickle safetensors npy idx image)  # fuzz/managed/FasterNet.Fuzz/FuzzTargets.cs
+# fuzz/managed/FasterNet.Fuzz/FuzzTargets.cs and ServerFuzzTargets.cs
+MANAGED_TARGETS=(torch pickle safetensors npy idx image server-request)
 NATIVE_TARGETS=(model-create)                              # fuzz/native/<name>_fuzzer.cpp
 SHARPFUZZ_VERSION=2.3.0
 WORK="$ROOT/build/fuzz"

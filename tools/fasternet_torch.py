@@ -14,6 +14,8 @@ Its state_dict keys are those of the official checkpoints, e.g.
     avgpool_pre_head.1.weight, head.weight, head.bias   (classifier)
     norm0, norm2, norm4, norm6                          (backbone, fork_feat=True)
 
+timm_state_dict() gives the same tensors under timm's names (timm/models/fasternet.py).
+
 Run it directly to print parameter counts and multiply-accumulate counts of the
 six published variants and compare them with the paper's table:
 
@@ -21,6 +23,7 @@ six published variants and compare them with the paper's table:
 """
 
 import math
+from collections import OrderedDict
 from typing import Dict, List, Sequence
 
 import torch
@@ -31,6 +34,7 @@ __all__ = [
     "VARIANTS", "fasternet", "fasternet_t0", "fasternet_t1", "fasternet_t2",
     "fasternet_s", "fasternet_m", "fasternet_l", "from_config", "config_of",
     "randomize_bn", "randomize_weights", "set_num_batches_tracked", "count_params", "count_macs",
+    "timm_state_dict",
 ]
 
 
@@ -158,6 +162,30 @@ class FasterNet(nn.Module):
         x = self.avgpool_pre_head(x)
         x = torch.flatten(x, 1)
         return self.head(x)
+
+
+# timm's FasterNet (timm/models/fasternet.py) holds the same tensors under other names: each merging
+# layer sits in the stage it starts (stages.{i}.downsample), and the head is conv_head / classifier.
+# Written as timm's own checkpoint_filter_fn table (official prefix -> timm prefix), for four stages.
+TIMM_PREFIXES = [
+    ("avgpool_pre_head.1.", "conv_head."), ("head.", "classifier."),
+    ("stages.1.", "stages.1.downsample."), ("stages.2.", "stages.1."),
+    ("stages.3.", "stages.2.downsample."), ("stages.4.", "stages.2."),
+    ("stages.5.", "stages.3.downsample."), ("stages.6.", "stages.3."),
+]
+
+
+def timm_state_dict(state_dict: dict) -> "OrderedDict[str, torch.Tensor]":
+    """An official-layout state_dict (four stages) with timm's names, same tensors, same order."""
+    out = OrderedDict()
+    for name, tensor in state_dict.items():
+        for official, timm in TIMM_PREFIXES:
+            if name.startswith(official):
+                name = timm + name[len(official):]
+                break
+        out[name] = tensor
+    assert len(out) == len(state_dict), "two official names became one timm name"
+    return out
 
 
 # name: (embed_dim, depths, act)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the PyTorch parity fixtures under tests/fixtures/ (tiny/, t0/, pipeline/).
+"""Writes the PyTorch parity fixtures under tests/fixtures/ (tiny/, t0/, timm names, pipeline/).
 
 Regenerate (from the repository root; needs Debian's python3-torch and numpy):
 
@@ -125,17 +125,22 @@ ODD_CONFIG = dict(in_chans=1, num_classes=5, embed_dim=8, depths=[1, 1, 2, 1], n
                   patch_stride2=2, feature_dim=24, fork_feat=False)
 
 
-def make_tiny() -> None:
-    out = os.path.join(FIXTURES, "tiny")
-    os.makedirs(out, exist_ok=True)
-    manifest = OrderedDict()
-
+def tiny_model() -> fn.FasterNet:
+    """The tiny/ classifier with its random weights (the same every call)."""
     torch.manual_seed(1001)
     model = fn.from_config(TINY_CONFIG)
     fn.randomize_weights(model, torch.Generator().manual_seed(1004))
     fn.randomize_bn(model, torch.Generator().manual_seed(1002))
     fn.set_num_batches_tracked(model, 1234)
-    model.eval()
+    return model.eval()
+
+
+def make_tiny() -> None:
+    out = os.path.join(FIXTURES, "tiny")
+    os.makedirs(out, exist_ok=True)
+    manifest = OrderedDict()
+
+    model = tiny_model()
     sd = model.state_dict()
     torch.save(sd, os.path.join(out, "weights.pth"))
     wrapped = {"state_dict": OrderedDict(("model." + k, v) for k, v in sd.items()), "epoch": 1}
@@ -201,11 +206,8 @@ def make_tiny() -> None:
 
 # ----------------------------------------------------------------------------- t0
 
-def make_t0() -> None:
-    out = os.path.join(FIXTURES, "t0")
-    os.makedirs(out, exist_ok=True)
-    manifest = OrderedDict()
-
+def t0_model_fp16():
+    """(model, state_dict) of t0/: floating tensors stored as fp16, the model carrying exactly those values."""
     torch.manual_seed(2001)
     model = fn.fasternet_t0()
     fn.randomize_weights(model, torch.Generator().manual_seed(2005))
@@ -216,9 +218,18 @@ def make_t0() -> None:
     for k in sd:
         if sd[k].is_floating_point():
             sd[k] = sd[k].half()
-    torch.save(sd, os.path.join(out, "weights.pth"))
     # the reference model carries exactly the fp16-rounded weights
     model.load_state_dict(OrderedDict((k, v.float() if v.is_floating_point() else v) for k, v in sd.items()))
+    return model, sd
+
+
+def make_t0() -> None:
+    out = os.path.join(FIXTURES, "t0")
+    os.makedirs(out, exist_ok=True)
+    manifest = OrderedDict()
+
+    model, sd = t0_model_fp16()
+    torch.save(sd, os.path.join(out, "weights.pth"))
     write_json(os.path.join(out, "config.json"), fn.config_of(model))
 
     g = torch.Generator().manual_seed(2003)
@@ -257,6 +268,63 @@ def make_t0() -> None:
     manifest["_fp32_torch_max_rel_diff"] = worst
     write_json(os.path.join(out, "manifest.json"), manifest)
     print(f"t0/: {dir_size(out) / 1e6:.2f} MB")
+
+
+# ----------------------------------------------------------------------------- timm
+
+SAFETENSORS_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.int64: "I64"}
+
+
+def write_safetensors(path: str, state_dict: dict) -> None:
+    """The safetensors format by hand (no safetensors package in Debian 12): 8-byte header size, JSON header
+    padded with spaces to 8 bytes, then each tensor's little-endian bytes in header order."""
+    header, blobs, offset = OrderedDict(), [], 0
+    header["__metadata__"] = {"format": "pt"}
+    for name, tensor in state_dict.items():
+        data = tensor.detach().contiguous().numpy().tobytes()
+        header[name] = {"dtype": SAFETENSORS_DTYPES[tensor.dtype], "shape": list(tensor.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def timm_hub_config(architecture: str, model: fn.FasterNet) -> dict:
+    """config.json as timm's push_to_hub writes it beside model.safetensors (pretrained_cfg of fasternet_*.in1k)."""
+    num_classes = model.config["num_classes"]
+    return OrderedDict(
+        architecture=architecture,
+        num_classes=num_classes,
+        num_features=model.num_features,
+        global_pool="avg",
+        pretrained_cfg=OrderedDict(
+            tag="in1k", custom_load=False, input_size=[3, 224, 224], fixed_input_size=False,
+            interpolation="bicubic", crop_pct=1.0, test_crop_pct=0.9, crop_mode="center",
+            mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD), num_classes=num_classes, pool_size=[7, 7],
+            first_conv="patch_embed.proj", classifier="classifier"),
+    )
+
+
+def make_timm() -> None:
+    """The tiny/ and t0/ weights again under timm's names; the logits are those of tiny/ and t0/."""
+    tiny = os.path.join(FIXTURES, "tiny")
+    sd = tiny_model().state_dict()
+    timm = fn.timm_state_dict(sd)
+    torch.save(timm, os.path.join(tiny, "weights_timm.pth"))
+    # DataParallel's prefix, fp32, safetensors: the prefix must be recognised in any format
+    write_safetensors(os.path.join(tiny, "weights_timm_module.safetensors"),
+                      OrderedDict(("module." + k, v) for k, v in timm.items()))
+    print(f"tiny timm: {len(timm)} tensors, e.g. {[k for k in timm if 'downsample' in k][:2]}")
+
+    out = os.path.join(FIXTURES, "t0_timm_hub")
+    os.makedirs(out, exist_ok=True)
+    model, sd = t0_model_fp16()
+    write_safetensors(os.path.join(out, "model.safetensors"), fn.timm_state_dict(sd))
+    write_json(os.path.join(out, "config.json"), timm_hub_config("fasternet_t0", model))
+    print(f"t0_timm_hub/: {dir_size(out) / 1e6:.2f} MB")
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -329,13 +397,13 @@ def make_pipeline() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="*", choices=["tiny", "t0", "pipeline"],
-                        default=["tiny", "t0", "pipeline"])
+    parser.add_argument("--only", nargs="*", choices=["tiny", "t0", "timm", "pipeline"],
+                        default=["tiny", "t0", "timm", "pipeline"])
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for part in args.only:
-        {"tiny": make_tiny, "t0": make_t0, "pipeline": make_pipeline}[part]()
+        {"tiny": make_tiny, "t0": make_t0, "timm": make_timm, "pipeline": make_pipeline}[part]()
     print(f"tests/fixtures total (all subdirectories): {dir_size(FIXTURES) / 1e6:.2f} MB")
 
 

@@ -140,6 +140,26 @@ internal static unsafe partial class NativeMethods
         long* outputSizes);
 
     /// <summary>
+    /// fasternet_model_run with a cancel flag: when *cancel_flag becomes non-zero
+    /// (set from any thread, e.g. when a client leaves or a deadline passes), the run
+    /// stops at the next layer boundary and returns FASTERNET_CANCELLED; the outputs
+    /// are then undefined. A null cancel_flag behaves as fasternet_model_run.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_model_run_cancellable")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status ModelRunCancellable(
+        ModelHandle model,
+        float* input,
+        long inputSize,
+        int batch,
+        int height,
+        int width,
+        int outputCount,
+        float** outputs,
+        long* outputSizes,
+        int* cancelFlag);
+
+    /// <summary>
     /// Measured fp32 FMA throughput in GFLOP/s (2 flops per FMA lane) with `threads`
     /// threads (0: all cores) for about `seconds`, using the widest FMA the active
     /// kernel set has.
@@ -228,6 +248,7 @@ internal enum Status : int
     OutOfMemory = 5,
     Unsupported = 6,
     InternalError = 7,
+    Cancelled = 8,
 }
 
 /// <remarks>C: <c>fasternet_activation</c>.</remarks>

@@ -160,7 +160,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int64_t macs = 0, parameters = 0;
     const bool valid = fasternet_config_cost(&config, 64, 64, &macs, &parameters) == FASTERNET_OK;
     fasternet_model_options options{in.ConsumeIntegralInRange<int32_t>(-1, 3),
-                                    static_cast<fasternet_kernel_set>(in.ConsumeIntegralInRange<int32_t>(-1, 5))};
+                                    static_cast<fasternet_kernel_set>(in.ConsumeIntegralInRange<int32_t>(-1, 5)),
+                                    in.ConsumeIntegralInRange<int64_t>(-1, 1 << 20)};
     if (valid && (parameters > kMaxParameters || macs > kMaxMacs)) return 0;
 
     fasternet_model* model = nullptr;
@@ -177,7 +178,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         fasternet_model_create(&config, set.views.data(), static_cast<int32_t>(set.views.size()), &options, &model);
     }
-    if (model != nullptr) RunOnce(in, model);
+    if (model != nullptr) {
+        RunOnce(in, model);
+        fasternet_model_trim_scratch(model, in.ConsumeBool() ? 0.0 : -1.0, nullptr);
+    }
     fasternet_model_destroy(model);
     return 0;
 }

@@ -13,13 +13,65 @@ public sealed unsafe class FasterNetModel : IDisposable
 {
     private readonly ModelHandle _handle;
 
-    private FasterNetModel(ModelSpec spec, ModelHandle handle)
+    private readonly Timer? _idleTrim;
+
+    private FasterNetModel(ModelSpec spec, ModelHandle handle, CheckpointLayout? weightsLayout = null,
+                           TimeSpan? trimAfterIdle = null)
     {
         Spec = spec;
+        WeightsLayout = weightsLayout;
         _handle = handle;
         KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle);
         Threads = NativeMethods.ModelNumThreads(handle);
         OutputCount = NativeMethods.ModelOutputCount(handle);
+        if (trimAfterIdle is { } idle)
+        {
+            if (idle <= TimeSpan.Zero)
+            {
+                handle.Dispose();
+                throw new ArgumentOutOfRangeException(nameof(ModelOptions.TrimScratchAfterIdle), idle, "must be positive");
+            }
+            // The timer holds only the handle, so an undisposed model can still be collected.
+            var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 2, TimeSpan.TicksPerMillisecond));
+            _idleTrim = new Timer(static state => TrimIdle(((ModelHandle, TimeSpan))state!), (handle, idle), period, period);
+        }
+    }
+
+    /// <summary>Bytes of activation memory kept idle between runs, for reuse by the next ones.</summary>
+    public long IdleScratchBytes
+    {
+        get
+        {
+            long bytes;
+            NativeModel.ThrowIfFailed(NativeMethods.ModelScratchUsage(Handle, &bytes, null));
+            return bytes;
+        }
+    }
+
+    /// <summary>
+    /// Frees activation buffers unused for at least <paramref name="idleFor"/> (default: every idle buffer);
+    /// returns the bytes freed. Safe while other threads run the model.
+    /// </summary>
+    public long TrimScratch(TimeSpan? idleFor = null)
+    {
+        long freed;
+        NativeModel.ThrowIfFailed(NativeMethods.ModelTrimScratch(Handle, (idleFor ?? TimeSpan.Zero).TotalSeconds, &freed));
+        return freed;
+    }
+
+    private static void TrimIdle((ModelHandle Handle, TimeSpan Idle) state)
+    {
+        if (state.Handle.IsClosed)
+            return;
+        try
+        {
+            long freed;
+            NativeMethods.ModelTrimScratch(state.Handle, state.Idle.TotalSeconds, &freed);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the check and the call.
+        }
     }
 
     public ModelSpec Spec { get; }
@@ -33,7 +85,13 @@ public sealed unsafe class FasterNetModel : IDisposable
     /// <summary>1 for a classifier (logits); one per stage for a backbone.</summary>
     public int OutputCount { get; }
 
-    /// <summary>Loads a PyTorch checkpoint (.pth) or a .safetensors file for <paramref name="spec"/>.</summary>
+    /// <summary>The naming the weights came in (official or timm); null for random weights.</summary>
+    public CheckpointLayout? WeightsLayout { get; }
+
+    /// <summary>
+    /// Loads a PyTorch checkpoint (.pth) or a .safetensors file for <paramref name="spec"/>, in the official or timm
+    /// layout (<see cref="WeightsLayout"/> says which), also under a wrapper's <c>module.</c>/<c>model.</c> prefix.
+    /// </summary>
     /// <exception cref="CheckpointFormatException">The file is not a readable checkpoint.</exception>
     /// <exception cref="StateDictMismatchException">Tensors are missing or unexpected.</exception>
     /// <exception cref="ShapeMismatchException">A tensor's shape differs from the spec's.</exception>
@@ -51,20 +109,38 @@ public sealed unsafe class FasterNetModel : IDisposable
         }
     }
 
-    /// <summary>Builds the model from official state_dict names and tensors (batch-norm statistics included).</summary>
+    /// <summary>
+    /// Builds the model from a state_dict (batch-norm statistics included) with official or timm names, also under
+    /// a wrapper prefix; <see cref="WeightsLayout"/> says which layout was found.
+    /// </summary>
+    /// <exception cref="StateDictMismatchException">Tensors are missing or unexpected; the message names the layout found.</exception>
+    /// <exception cref="ShapeMismatchException">A tensor's shape differs from the spec's.</exception>
     public static FasterNetModel FromStateDict(ModelSpec spec, IReadOnlyDictionary<string, Tensor> stateDict,
                                                ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(stateDict);
-        return new FasterNetModel(spec, NativeModel.Create(spec, stateDict, options ?? ModelOptions.Default));
+        RecognizedStateDict recognized = CheckpointLayouts.ToOfficial(stateDict);
+        try
+        {
+            options ??= ModelOptions.Default;
+            return new FasterNetModel(spec, NativeModel.Create(spec, recognized.StateDict, options), recognized.Layout,
+                                      options.TrimScratchAfterIdle);
+        }
+        catch (FasterNetException e) when (e is StateDictMismatchException or ShapeMismatchException)
+        {
+            throw Rethrow(e, recognized.Layout == CheckpointLayout.Timm
+                ? $"{recognized.Description} (names below in their official spelling)"
+                : recognized.Description);
+        }
     }
 
     /// <summary>Seeded random weights: for benchmarks and tests, not for predictions.</summary>
     public static FasterNetModel CreateRandom(ModelSpec spec, ulong seed = 0, ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return new FasterNetModel(spec, NativeModel.CreateRandom(spec, seed, options ?? ModelOptions.Default));
+        options ??= ModelOptions.Default;
+        return new FasterNetModel(spec, NativeModel.CreateRandom(spec, seed, options), trimAfterIdle: options.TrimScratchAfterIdle);
     }
 
     /// <summary>NCHW shape of output <paramref name="index"/> for an input batch of height x width.</summary>
@@ -95,8 +171,67 @@ public sealed unsafe class FasterNetModel : IDisposable
             long* sizes = stackalloc long[1];
             outputs[0] = output;
             sizes[0] = logits.Length;
-            RunNative(input, batch, height, width, 1, outputs, sizes);
+            RunNative(input, batch, height, width, 1, outputs, sizes, null);
         }
+    }
+
+    /// <summary>
+    /// Runs into caller-provided buffers, one per output (<see cref="OutputCount"/>: logits for a classifier, each
+    /// stage's map for a backbone), each sized as <see cref="OutputShape"/> says. Nothing is allocated per call.
+    /// A cancelled <paramref name="cancellationToken"/> stops the native run at the next layer boundary and throws
+    /// <see cref="OperationCanceledException"/>; the outputs are then undefined. Threads per call are the model's
+    /// (<see cref="Threads"/>): the native plan sizes per-thread scratch and splits layers for that count, so a
+    /// server that wants N concurrent calls creates its executors with Threads = cores / N.
+    /// </summary>
+    public void Run(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<Memory<float>> outputs,
+                    CancellationToken cancellationToken = default)
+    {
+        if (outputs.Length != OutputCount)
+            throw new ArgumentException($"model {Spec.Name} has {OutputCount} output(s), {outputs.Length} buffer(s) were given",
+                nameof(outputs));
+        var pins = new OutputPins();
+        try
+        {
+            float** pointers = stackalloc float*[OutputCount];
+            long* sizes = stackalloc long[OutputCount];
+            for (int i = 0; i < outputs.Length; i++)
+            {
+                pins[i] = outputs[i].Pin();
+                pointers[i] = (float*)pins[i].Pointer;
+                sizes[i] = outputs[i].Length;
+            }
+            if (!cancellationToken.CanBeCanceled)
+            {
+                RunNative(input, batch, height, width, OutputCount, pointers, sizes, null);
+                return;
+            }
+            // The flag lives on this frame; the registration is disposed (waiting for a running callback)
+            // before the frame ends, so the callback never writes to a dead frame.
+            int cancelFlag = 0;
+            int* flag = &cancelFlag;
+            using (cancellationToken.UnsafeRegister(static state => Volatile.Write(ref *(int*)(nint)state!, 1), (nint)flag))
+            {
+                try
+                {
+                    RunNative(input, batch, height, width, OutputCount, pointers, sizes, flag);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new OperationCanceledException($"run of model {Spec.Name} cancelled", cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < outputs.Length; i++)
+                pins[i].Dispose();
+        }
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(ModelSpec.MaxStages)]
+    private struct OutputPins
+    {
+        private System.Buffers.MemoryHandle _element;
     }
 
     /// <summary>Runs a classifier on a tensor of shape [N, C, H, W]; returns [N, classes].</summary>
@@ -126,7 +261,7 @@ public sealed unsafe class FasterNetModel : IDisposable
                 outputs[i] = (float*)handles[i].AddrOfPinnedObject();
                 sizes[i] = maps[i].ElementCount;
             }
-            RunNative(input, batch, height, width, OutputCount, outputs, sizes);
+            RunNative(input, batch, height, width, OutputCount, outputs, sizes, null);
         }
         finally
         {
@@ -146,7 +281,11 @@ public sealed unsafe class FasterNetModel : IDisposable
         return RunBackbone(input.Data, n, h, w);
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        _idleTrim?.Dispose();
+        _handle.Dispose();
+    }
 
     internal ModelHandle NativeHandle => Handle;
 
@@ -162,14 +301,14 @@ public sealed unsafe class FasterNetModel : IDisposable
     }
 
     private void RunNative(ReadOnlySpan<float> input, int batch, int height, int width, int count, float** outputs,
-                           long* sizes)
+                           long* sizes, int* cancelFlag)
     {
         fixed (float* data = input)
         {
             try
             {
-                NativeModel.ThrowIfFailed(NativeMethods.ModelRun(Handle, data, input.Length, batch, height, width,
-                    count, outputs, sizes));
+                NativeModel.ThrowIfFailed(NativeMethods.ModelRunCancellable(Handle, data, input.Length, batch, height,
+                    width, count, outputs, sizes, cancelFlag));
             }
             catch (ObjectDisposedException)
             {

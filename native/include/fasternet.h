@@ -37,7 +37,8 @@ typedef enum fasternet_status {
     FASTERNET_UNEXPECTED_TENSOR = 4,
     FASTERNET_OUT_OF_MEMORY = 5,
     FASTERNET_UNSUPPORTED = 6,
-    FASTERNET_INTERNAL_ERROR = 7
+    FASTERNET_INTERNAL_ERROR = 7,
+    FASTERNET_CANCELLED = 8 /* a run stopped early because its cancel flag was set */
 } fasternet_status;
 
 typedef enum fasternet_activation {
@@ -95,6 +96,9 @@ typedef struct fasternet_model_config {
 typedef struct fasternet_model_options {
     int32_t num_threads;              /* 0: the number of cores */
     fasternet_kernel_set kernel_set;  /* AUTO: the process-wide choice */
+    /* Activation memory kept for reuse between runs (one buffer per run that was in flight),
+       at most this many bytes; the least recently used buffers beyond it are freed. 0: no limit. */
+    int64_t max_idle_scratch_bytes;
 } fasternet_model_options;
 
 /*
@@ -162,6 +166,18 @@ FASTERNET_API fasternet_status fasternet_model_create_random(const fasternet_mod
 
 FASTERNET_API void fasternet_model_destroy(fasternet_model* model);
 
+/*
+ * Frees the model's idle activation buffers unused for at least idle_seconds (0: all of them);
+ * freed_bytes (may be null) receives how many bytes were freed. Safe while other threads run
+ * the model: buffers in use are not idle.
+ */
+FASTERNET_API fasternet_status fasternet_model_trim_scratch(const fasternet_model* model, double idle_seconds,
+                                                            int64_t* freed_bytes);
+
+/* Activation memory the model keeps idle between runs: bytes and buffers (either may be null). */
+FASTERNET_API fasternet_status fasternet_model_scratch_usage(const fasternet_model* model, int64_t* idle_bytes,
+                                                             int32_t* idle_buffers);
+
 /* The kernel set and thread count a model runs with. */
 FASTERNET_API fasternet_kernel_set fasternet_model_kernel_set(const fasternet_model* model);
 FASTERNET_API int32_t fasternet_model_num_threads(const fasternet_model* model);
@@ -187,6 +203,18 @@ FASTERNET_API fasternet_status fasternet_model_run(const fasternet_model* model,
                                                    int64_t input_size, int32_t batch, int32_t height,
                                                    int32_t width, int32_t output_count, float* const* outputs,
                                                    const int64_t* output_sizes);
+
+/*
+ * fasternet_model_run with a cancel flag: when *cancel_flag becomes non-zero
+ * (set from any thread, e.g. when a client leaves or a deadline passes), the run
+ * stops at the next layer boundary and returns FASTERNET_CANCELLED; the outputs
+ * are then undefined. A null cancel_flag behaves as fasternet_model_run.
+ */
+FASTERNET_API fasternet_status fasternet_model_run_cancellable(const fasternet_model* model, const float* input,
+                                                               int64_t input_size, int32_t batch, int32_t height,
+                                                               int32_t width, int32_t output_count,
+                                                               float* const* outputs, const int64_t* output_sizes,
+                                                               const volatile int32_t* cancel_flag);
 
 /* ---- Measurement: the roofline's ceilings, per-layer profiles, operator benchmarks ---- */
 

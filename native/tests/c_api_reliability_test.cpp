@@ -166,3 +166,46 @@ TEST(CApiReliability, ThreadedSixteenCallersWithMixedShapesMatchOneCallerBitForB
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CApiReliability, IdleScratchIsReportedTrimmedAndBoundedByTheOption) {
+    const fasternet_model_config config = SmallConfig();
+    Model m(config, 1);
+    int64_t idle_bytes = -1;
+    int32_t idle_buffers = -1;
+    ASSERT_EQ(fasternet_model_scratch_usage(m.model, &idle_bytes, &idle_buffers), FASTERNET_OK);
+    EXPECT_EQ(idle_bytes, 0);
+    const Shape s{2, 64, 64};
+    ASSERT_FALSE(RunAll(m.model, RandomInput(s.input_size(), 9), s).empty()) << fasternet_last_error();
+    ASSERT_EQ(fasternet_model_scratch_usage(m.model, &idle_bytes, &idle_buffers), FASTERNET_OK);
+    EXPECT_GT(idle_bytes, 0) << "the run's activations are kept for the next run";
+    EXPECT_EQ(idle_buffers, 1);
+    int64_t freed = 0;
+    ASSERT_EQ(fasternet_model_trim_scratch(m.model, 3600.0, &freed), FASTERNET_OK);
+    EXPECT_EQ(freed, 0) << "used less than an hour ago";
+    ASSERT_EQ(fasternet_model_trim_scratch(m.model, 0.0, &freed), FASTERNET_OK);
+    EXPECT_EQ(freed, idle_bytes);
+    ASSERT_EQ(fasternet_model_scratch_usage(m.model, &idle_bytes, nullptr), FASTERNET_OK);
+    EXPECT_EQ(idle_bytes, 0);
+    EXPECT_EQ(fasternet_model_trim_scratch(m.model, -1.0, nullptr), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("idle_seconds"), std::string::npos);
+
+    // A limit below one run's activations: nothing is kept, and results do not change.
+    fasternet_model_options bounded{1, FASTERNET_KERNELS_AUTO, 4096};
+    fasternet_model* small = nullptr;
+    ASSERT_EQ(fasternet_model_create_random(&config, 7, &bounded, &small), FASTERNET_OK) << fasternet_last_error();
+    const std::vector<float> input = RandomInput(s.input_size(), 9);
+    const std::vector<float> first = RunAll(small, input, s), second = RunAll(small, input, s);
+    EXPECT_TRUE(BitIdentical(first, second));
+    EXPECT_TRUE(BitIdentical(first, RunAll(m.model, input, s)));
+    ASSERT_EQ(fasternet_model_scratch_usage(small, &idle_bytes, nullptr), FASTERNET_OK);
+    EXPECT_EQ(idle_bytes, 0);
+    fasternet_model_destroy(small);
+
+    bounded.max_idle_scratch_bytes = -5;
+    EXPECT_EQ(fasternet_model_create_random(&config, 7, &bounded, &small), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("max_idle_scratch_bytes"), std::string::npos);
+}
+
+}  // namespace

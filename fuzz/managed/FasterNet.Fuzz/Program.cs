@@ -1,6 +1,8 @@
 using FasterNet.Fuzz;
 using SharpFuzz;
 
+var targets = FuzzTargets.All.Concat(ServerFuzzTargets.All).ToDictionary(t => t.Key, t => t.Value);
+
 // AFL++ harness for the managed parsers (run through fuzz/run.sh).
 //   dotnet FasterNet.Fuzz.dll --list               the target names
 //   dotnet FasterNet.Fuzz.dll TARGET               fuzz TARGET under afl-fuzz (input on stdin/shared memory)
@@ -9,23 +11,25 @@ if (args.Length == 0 || args[0] is "--list" or "-h" or "--help")
 {
     if (args.Length == 0 || args[0] != "--list")
         Console.Error.WriteLine("usage: FasterNet.Fuzz --list | TARGET [FILE...]");
-    foreach (string name in FuzzTargets.All.Keys)
+    foreach (string name in targets.Keys.Order(StringComparer.Ordinal))
         Console.WriteLine(name);
     return args.Length == 0 ? 2 : 0;
 }
 
 string target = args[0];
-if (!FuzzTargets.All.ContainsKey(target))
+if (!targets.TryGetValue(target, out Action<byte[]>? parse))
 {
-    Console.Error.WriteLine($"unknown fuzz target '{target}'; targets: {string.Join(", ", FuzzTargets.All.Keys)}");
+    Console.Error.WriteLine($"unknown fuzz target '{target}'; targets: {string.Join(", ", targets.Keys)}");
     return 2;
 }
+// The library's targets refuse with FasterNetException (FuzzTargets.Run); the server's handle their own.
+Action<byte[]> run = FuzzTargets.All.ContainsKey(target) ? bytes => FuzzTargets.Run(target, bytes) : parse;
 
 if (args.Length > 1)
 {
     foreach (string file in args.Skip(1))
     {
-        FuzzTargets.Run(target, File.ReadAllBytes(file));
+        run(File.ReadAllBytes(file));
         Console.WriteLine($"{file}: ok");
     }
     return 0;
@@ -35,6 +39,6 @@ Fuzzer.OutOfProcess.Run(stream =>
 {
     var bytes = new MemoryStream();
     stream.CopyTo(bytes);
-    FuzzTargets.Run(target, bytes.ToArray());
+    run(bytes.ToArray());
 });
 return 0;

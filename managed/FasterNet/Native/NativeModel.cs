@@ -23,7 +23,8 @@ internal static unsafe class NativeModel
             Status.MissingTensor or Status.UnexpectedTensor => new StateDictMismatchException(message),
             Status.InvalidArgument => new InvalidModelInputException(message),
             Status.Unsupported => new NotSupportedByRuntimeException(message),
-            Status.OutOfMemory => new InsufficientMemoryException(message),
+            Status.OutOfMemory => new RuntimeOutOfMemoryException(message),
+            Status.Cancelled => new OperationCanceledException(message),
             _ => new FasterNetException($"native runtime error ({status}): {message}"),
         };
     }
@@ -63,6 +64,7 @@ internal static unsafe class NativeModel
     {
         NumThreads = options.Threads,
         KernelSet = (Interop.KernelSet)(int)options.KernelSet,
+        MaxIdleScratchBytes = options.MaxIdleScratchBytes,
     };
 
     internal static (long Macs, long Parameters) Cost(ModelSpec spec, int height, int width)

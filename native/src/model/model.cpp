@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -456,26 +457,17 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
 }
 
 std::unique_ptr<Scratch> Model::AcquireScratch(size_t floats) const {
-    std::unique_ptr<Scratch> scratch;
-    {
-        std::lock_guard<std::mutex> lock(scratch_mutex_);
-        if (!free_scratch_.empty()) {
-            scratch = std::move(free_scratch_.back());
-            free_scratch_.pop_back();
-        }
-    }
-    if (!scratch) scratch = std::make_unique<Scratch>();
-    if (scratch->buffer.size() < floats) scratch->buffer.Resize(floats);
+    auto scratch = std::make_unique<Scratch>();
+    scratch->buffer = scratch_pool_.Acquire(floats);
     return scratch;
 }
 
-void Model::ReleaseScratch(std::unique_ptr<Scratch> scratch) const {
-    std::lock_guard<std::mutex> lock(scratch_mutex_);
-    free_scratch_.push_back(std::move(scratch));
-}
+void Model::ReleaseScratch(std::unique_ptr<Scratch> scratch) const { scratch_pool_.Release(std::move(scratch->buffer)); }
 
-void Model::Run(const float* input, int batch, int height, int width, float* const* outputs) const {
+void Model::Run(const float* input, int batch, int height, int width, float* const* outputs,
+                const volatile int32_t* cancel_flag) const {
     if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
+    if (cancel_flag && *cancel_flag != 0) Fail(FASTERNET_CANCELLED, "the run was cancelled before it started");
     const Plan plan = MakePlan(batch, height, width);
     std::unique_ptr<Scratch> scratch;
     try {
@@ -484,8 +476,9 @@ void Model::Run(const float* input, int batch, int height, int width, float* con
         Fail(FASTERNET_OUT_OF_MEMORY, "could not allocate ", plan.total * 4 / (1024 * 1024),
              " MiB of activation memory for batch ", batch, " at ", height, "x", width);
     }
-    Forward(plan, *scratch, input, outputs, nullptr);
+    const bool finished = Forward(plan, *scratch, input, outputs, nullptr, cancel_flag);
     ReleaseScratch(std::move(scratch));
+    if (!finished) Fail(FASTERNET_CANCELLED, "the run was cancelled between layers");
 }
 
 void Model::Profile(const float* input, int batch, int height, int width, std::vector<LayerTime>& layers) const {
@@ -532,8 +525,8 @@ void Model::RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, co
     Profiler::Run(timer, 2, [&] { RunGemmColumnShare(k, project, thread, threads); });
 }
 
-void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
-                    Profiler* profiler) const {
+bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+                    Profiler* profiler, const volatile int32_t* cancel_flag) const {
     const fasternet_model_config& config = architecture_.config();
     const KernelSet& k = *kernels_;
     float* base = scratch.buffer.data();
@@ -541,8 +534,26 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
     float* activations[2] = {base + plan.activations[0], base + plan.activations[1]};
     const int batch = plan.batch;
 
+    // Cancellation, checked at the barriers between merges and blocks. Thread 0 samples cancel_flag just
+    // before a barrier and records that checkpoint's number; after the barrier every thread stops if a
+    // checkpoint at or before its own was recorded. A number, not a bool: thread 0 running ahead and
+    // recording a later checkpoint never makes a slower thread leave one barrier early (a deadlock).
+    // (When the executor becomes a list of steps, this is one check between steps.)
+    constexpr int kNotCancelled = std::numeric_limits<int>::max();
+    std::atomic<int> cancelled_at{kNotCancelled};
+    const auto sample_cancel = [&](int thread, int checkpoint) {
+        if (cancel_flag && thread == 0 && *cancel_flag != 0 &&
+            cancelled_at.load(std::memory_order_relaxed) == kNotCancelled) {
+            cancelled_at.store(checkpoint, std::memory_order_relaxed);
+        }
+    };
+    const auto cancelled = [&](int checkpoint) {
+        return cancelled_at.load(std::memory_order_relaxed) <= checkpoint;
+    };
+
     const auto body = [&](int thread, int threads) {
         Profiler* const timer = thread == 0 ? profiler : nullptr;
+        int checkpoint = 0;
         // NCHW -> NHWC.
         const int in_c = config.in_channels, H = plan.height, W = plan.width;
         ForEachRowRange(batch, H, thread, threads, [&](int n, int r0, int r1) {
@@ -649,7 +660,9 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                 current = 1 - current;
                 h = oh;
                 w = ow;
+                sample_cancel(thread, ++checkpoint);
 #pragma omp barrier
+                if (cancelled(checkpoint)) return;
                 if (timer) timer->Mark(WithoutTrailingDot(MergePrefix(static_cast<int>(s))));
             }
             const int tile_rows = plan.tile_rows[s];
@@ -662,7 +675,9 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                 if (plan.split_channels[s]) {
                     RunBlockSplitChannels(plan, block, stage.shape, h, w, base, x, y, thread, threads, timer);
                     current = 1 - current;
+                    sample_cancel(thread, ++checkpoint);
 #pragma omp barrier
+                    if (cancelled(checkpoint)) return;
                     if (timer) timer->MarkBlock(WithoutTrailingDot(BlockPrefix(static_cast<int>(s), static_cast<int>(b))));
                     continue;
                 }
@@ -690,7 +705,9 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                     }
                 });
                 current = 1 - current;
+                sample_cancel(thread, ++checkpoint);
 #pragma omp barrier
+                if (cancelled(checkpoint)) return;
                 if (timer) timer->MarkBlock(WithoutTrailingDot(BlockPrefix(static_cast<int>(s), static_cast<int>(b))));
             }
             if (architecture_.backbone()) {
@@ -771,6 +788,7 @@ void Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
 #pragma omp parallel num_threads(num_threads_)
         body(omp_get_thread_num(), omp_get_num_threads());
     }
+    return cancelled_at.load() == kNotCancelled;
 }
 
 }  // namespace fasternet

@@ -13,6 +13,7 @@
 #include "fasternet.h"
 #include "kernels/kernels.h"
 #include "model/architecture.h"
+#include "model/scratch_pool.h"
 #include "model/state_dict.h"
 
 namespace fasternet {
@@ -61,13 +62,17 @@ public:
     const Architecture& architecture() const { return architecture_; }
     fasternet_kernel_set kernel_set() const { return kernel_set_; }
     int num_threads() const { return num_threads_; }
+    // Activation memory kept between runs (bounded, trimmable; see scratch_pool.h).
+    ScratchPool& scratch_pool() const { return scratch_pool_; }
     int output_count() const { return architecture_.backbone() ? static_cast<int>(stages_.size()) : 1; }
 
     // NCHW shape of output `index` for an input of batch x height x width.
     std::vector<int64_t> OutputShape(int batch, int height, int width, int index) const;
 
-    // Runs the network; outputs[i] must hold OutputShape(..., i) floats.
-    void Run(const float* input, int batch, int height, int width, float* const* outputs) const;
+    // Runs the network; outputs[i] must hold OutputShape(..., i) floats. A non-null cancel_flag is read
+    // between blocks and stages; once non-zero the run stops there and fails with FASTERNET_CANCELLED.
+    void Run(const float* input, int batch, int height, int width, float* const* outputs,
+             const volatile int32_t* cancel_flag = nullptr) const;
 
     // Runs once (outputs discarded) and reports each layer's wall time in execution order.
     void Profile(const float* input, int batch, int height, int width, std::vector<LayerTime>& layers) const;
@@ -78,8 +83,9 @@ private:
     void RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, const StageShape& shape, int h, int w,
                                float* base, const float* x, float* y, int thread, int threads,
                                Profiler* timer) const;
-    void Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
-                 Profiler* profiler) const;
+    // Returns false when cancel_flag stopped the run early.
+    bool Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+                 Profiler* profiler, const volatile int32_t* cancel_flag = nullptr) const;
     std::unique_ptr<Scratch> AcquireScratch(size_t floats) const;
     void ReleaseScratch(std::unique_ptr<Scratch> scratch) const;
 
@@ -92,8 +98,7 @@ private:
     PackedLinear pre_head_;  // 1x1 conv to feature_dim, activation
     PackedLinear head_;      // linear to classes, bias
 
-    mutable std::mutex scratch_mutex_;
-    mutable std::vector<std::unique_ptr<Scratch>> free_scratch_;
+    mutable ScratchPool scratch_pool_;
 };
 
 }  // namespace fasternet

@@ -88,6 +88,56 @@ public class ReliabilityTests
         Assert.That(empty!.Message, Does.Contain("output 0"));
     }
 
+    [Test]
+    public void IdleActivationMemoryIsReportedTrimmedAndBoundedByTheOption()
+    {
+        var input = new float[2 * 3 * 64 * 64];
+        using var model = FasterNetModel.CreateRandom(TinySpec, 1, new ModelOptions { Threads = 1 });
+        Assert.That(model.IdleScratchBytes, Is.Zero);
+        float[] expected = model.Run(input, 2, 64, 64);
+        long idle = model.IdleScratchBytes;
+        Assert.That(idle, Is.GreaterThan(0), "the run's activations are kept for the next run");
+        Assert.That(model.TrimScratch(TimeSpan.FromHours(1)), Is.Zero, "used less than an hour ago");
+        Assert.That(model.TrimScratch(), Is.EqualTo(idle));
+        Assert.That(model.IdleScratchBytes, Is.Zero);
+        Assert.That(model.Run(input, 2, 64, 64), Is.EqualTo(expected), "a trimmed model allocates again");
+
+        using var bounded = FasterNetModel.CreateRandom(TinySpec, 1, new ModelOptions { Threads = 1, MaxIdleScratchBytes = 4096 });
+        Assert.That(bounded.Run(input, 2, 64, 64), Is.EqualTo(expected));
+        Assert.That(bounded.IdleScratchBytes, Is.Zero, "one run's activations exceed the 4 KB limit");
+
+        Assert.Throws<InvalidModelInputException>(() =>
+            FasterNetModel.CreateRandom(TinySpec, 1, new ModelOptions { MaxIdleScratchBytes = -1 }));
+    }
+
+    [Test]
+    public void ActivationMemoryIsFreedAfterTheIdleTime()
+    {
+        using var model = FasterNetModel.CreateRandom(TinySpec, 1,
+            new ModelOptions { Threads = 1, TrimScratchAfterIdle = TimeSpan.FromMilliseconds(50) });
+        model.Run(new float[3 * 64 * 64], 1, 64, 64);
+        // Polled with a generous deadline: what is checked is that the memory goes, not how fast.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (model.IdleScratchBytes != 0 && DateTime.UtcNow < deadline)
+            Thread.Sleep(20);
+        Assert.That(model.IdleScratchBytes, Is.Zero);
+    }
+
+    [Test]
+    public void EveryNativeFailureStatusBecomesAFasterNetExceptionSubtype()
+    {
+        // Cancelled is .NET's OperationCanceledException, as callers of a CancellationToken expect.
+        foreach (Interop.Status status in Enum.GetValues<Interop.Status>()
+                     .Where(s => s is not Interop.Status.Ok and not Interop.Status.Cancelled))
+        {
+            var error = Assert.Catch(() => Native.NativeModel.ThrowIfFailed(status, "context"));
+            Assert.That(error, Is.InstanceOf<FasterNetException>(), $"{status} became {error!.GetType().Name}");
+            Assert.That(error!.Message, Does.Contain("context"), status.ToString());
+        }
+        Assert.That(Assert.Catch(() => Native.NativeModel.ThrowIfFailed(Interop.Status.OutOfMemory)),
+            Is.InstanceOf<RuntimeOutOfMemoryException>());
+    }
+
     /// <summary>
     /// The parity tests iterate over <see cref="Fixtures.SupportedKernelSets"/>, which asks the native
     /// runtime. .NET's own CPUID must agree, so a kernel set the CPU runs cannot silently drop out.

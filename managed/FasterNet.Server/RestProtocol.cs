@@ -1,0 +1,338 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace FasterNet.Server;
+
+/// <summary>
+/// The REST side of the protocol: request bodies (JSON, Triton's binary tensor extension, gzip/deflate) to
+/// <see cref="InferenceRequest"/>, and responses back to JSON or JSON + binary.
+/// </summary>
+internal static class RestProtocol
+{
+    public const string HeaderLengthName = "Inference-Header-Content-Length";
+
+    /// <summary>The body, decompressed, refused beyond <paramref name="limit"/> bytes (413) either way.</summary>
+    public static async Task<byte[]> ReadBodyAsync(HttpRequest request, long limit, CancellationToken token)
+    {
+        Stream body = request.Body;
+        string? encoding = request.Headers.ContentEncoding;
+        Stream source = encoding?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "identity" => body,
+            "gzip" => new GZipStream(body, CompressionMode.Decompress, leaveOpen: true),
+            "deflate" => new ZLibStream(body, CompressionMode.Decompress, leaveOpen: true),
+            _ => throw new InferenceException(InferenceErrorKind.BadRequest,
+                $"unsupported Content-Encoding '{encoding}' (gzip, deflate or none)"),
+        };
+        using var buffer = new MemoryStream();
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await source.ReadAsync(chunk, token).ConfigureAwait(false);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw InferenceException.BadRequest($"the {encoding} body is corrupt: {e.Message}");
+                }
+                if (read == 0)
+                    break;
+                if (buffer.Length + read > limit)
+                    throw new InferenceException(InferenceErrorKind.PayloadTooLarge,
+                        $"the request body is larger than the server's limit of {limit} bytes" +
+                        (source == body ? "" : " (after decompression)"));
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+            if (source != body)
+                await source.DisposeAsync().ConfigureAwait(false);
+        }
+        return buffer.ToArray();
+    }
+
+    public static (InferenceRequest Request, bool BinaryOutput) ParseInfer(string modelName, byte[] body, string? headerLengthText)
+    {
+        int headerLength = body.Length;
+        if (headerLengthText is not null)
+        {
+            if (!int.TryParse(headerLengthText, NumberStyles.None, CultureInfo.InvariantCulture, out headerLength) ||
+                headerLength > body.Length)
+                throw InferenceException.BadRequest(
+                    $"{HeaderLengthName} is '{headerLengthText}', expected a byte count of at most the body's {body.Length}");
+        }
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body.AsMemory(0, headerLength), new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            throw InferenceException.BadRequest($"the request is not valid JSON: {e.Message}");
+        }
+        using (document)
+        {
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw InferenceException.BadRequest("the request must be a JSON object");
+            string? id = root.TryGetProperty("id", out JsonElement idElement)
+                ? idElement.ValueKind == JsonValueKind.String ? idElement.GetString()
+                  : throw InferenceException.BadRequest("'id' must be a string")
+                : null;
+            long? timeout = null;
+            bool? binaryOutput = null;
+            if (root.TryGetProperty("parameters", out JsonElement parameters))
+            {
+                RequireObject(parameters, "parameters");
+                if (parameters.TryGetProperty("timeout", out JsonElement t))
+                    timeout = t.ValueKind == JsonValueKind.Number && t.TryGetInt64(out long us) ? us
+                        : throw InferenceException.BadRequest("parameter 'timeout' must be an integer (microseconds)");
+                if (parameters.TryGetProperty("binary_data_output", out JsonElement b))
+                    binaryOutput = Bool(b, "binary_data_output");
+            }
+            if (!root.TryGetProperty("inputs", out JsonElement inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
+                throw InferenceException.BadRequest("the request needs an 'inputs' array");
+            var inputs = new List<InputTensor>();
+            int binaryOffset = headerLength;
+            foreach (JsonElement input in inputsElement.EnumerateArray())
+                inputs.Add(ParseInput(input, body, ref binaryOffset));
+            if (binaryOffset != body.Length)
+                throw InferenceException.BadRequest(
+                    $"the body has {body.Length - binaryOffset} bytes after the inputs' binary data (binary_data_size values do not add up)");
+            List<RequestedOutput>? outputs = null;
+            if (root.TryGetProperty("outputs", out JsonElement outputsElement))
+            {
+                if (outputsElement.ValueKind != JsonValueKind.Array)
+                    throw InferenceException.BadRequest("'outputs' must be an array");
+                outputs = outputsElement.EnumerateArray().Select(o => ParseOutput(o, binaryOutput)).ToList();
+            }
+            return (new InferenceRequest(modelName, id, inputs, outputs, timeout), binaryOutput ?? false);
+        }
+    }
+
+    private static InputTensor ParseInput(JsonElement input, byte[] body, ref int binaryOffset)
+    {
+        RequireObject(input, "an input");
+        string name = String(input, "name", "an input");
+        string datatype = String(input, "datatype", $"input '{name}'");
+        if (!input.TryGetProperty("shape", out JsonElement shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
+            throw InferenceException.BadRequest($"input '{name}' needs a 'shape' array");
+        long[] shape = shapeElement.EnumerateArray().Select(d =>
+            d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out long v) && v >= 0 ? v
+                : throw InferenceException.BadRequest($"input '{name}': shape entries must be non-negative integers")).ToArray();
+        long? binarySize = null;
+        if (input.TryGetProperty("parameters", out JsonElement p))
+        {
+            RequireObject(p, $"input '{name}' parameters");
+            if (p.TryGetProperty("binary_data_size", out JsonElement size))
+                binarySize = size.ValueKind == JsonValueKind.Number && size.TryGetInt64(out long s) && s >= 0 ? s
+                    : throw InferenceException.BadRequest($"input '{name}': binary_data_size must be a non-negative integer");
+        }
+        if (binarySize is { } byteCount)
+        {
+            if (input.TryGetProperty("data", out _))
+                throw InferenceException.BadRequest($"input '{name}' has both 'data' and binary_data_size");
+            if (byteCount > body.Length - binaryOffset)
+                throw InferenceException.BadRequest(
+                    $"input '{name}': binary_data_size {byteCount} exceeds the {body.Length - binaryOffset} bytes left in the body");
+            ReadOnlySpan<byte> raw = body.AsSpan(binaryOffset, (int)byteCount);
+            binaryOffset += (int)byteCount;
+            return datatype switch
+            {
+                "FP32" => new InputTensor(name, datatype, shape) { Floats = InferenceCore.FloatsFromBytes(raw, name) },
+                "BYTES" => new InputTensor(name, datatype, shape) { Bytes = InferenceCore.BytesElements(raw, name) },
+                _ => throw InferenceException.BadRequest($"input '{name}': datatype {datatype} is not supported (FP32 or BYTES)"),
+            };
+        }
+        if (!input.TryGetProperty("data", out JsonElement data))
+            throw InferenceException.BadRequest($"input '{name}' has neither 'data' nor binary_data_size");
+        if (datatype == "FP32")
+        {
+            var values = new List<float>();
+            Flatten(data, name, values, 0);
+            return new InputTensor(name, datatype, shape) { Floats = values.ToArray() };
+        }
+        if (datatype == "BYTES")
+        {
+            // JSON cannot carry raw bytes: each element is a base64 string.
+            var elements = new List<JsonElement>();
+            FlattenElements(data, elements, 0);
+            var bytes = elements.Select((e, i) =>
+            {
+                if (e.ValueKind != JsonValueKind.String)
+                    throw InferenceException.BadRequest($"input '{name}': BYTES element {i} must be a base64 string");
+                try
+                {
+                    return Convert.FromBase64String(e.GetString()!);
+                }
+                catch (FormatException)
+                {
+                    throw InferenceException.BadRequest($"input '{name}': BYTES element {i} is not valid base64");
+                }
+            }).ToList();
+            return new InputTensor(name, datatype, shape) { Bytes = bytes };
+        }
+        throw InferenceException.BadRequest($"input '{name}': datatype {datatype} is not supported (FP32 or BYTES)");
+    }
+
+    private static void Flatten(JsonElement e, string name, List<float> values, int depth)
+    {
+        if (depth > 8)
+            throw InferenceException.BadRequest($"input '{name}': 'data' is nested too deeply");
+        if (e.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement item in e.EnumerateArray())
+                Flatten(item, name, values, depth + 1);
+        }
+        else if (e.ValueKind == JsonValueKind.Number && e.TryGetSingle(out float v))
+        {
+            values.Add(v);
+        }
+        else
+        {
+            throw InferenceException.BadRequest(
+                $"input '{name}': element {values.Count} of 'data' is {e.ValueKind.ToString().ToLowerInvariant()}, expected an FP32 number");
+        }
+    }
+
+    private static void FlattenElements(JsonElement e, List<JsonElement> elements, int depth)
+    {
+        if (e.ValueKind == JsonValueKind.Array && depth <= 8)
+            foreach (JsonElement item in e.EnumerateArray())
+                FlattenElements(item, elements, depth + 1);
+        else
+            elements.Add(e);
+    }
+
+    private static RequestedOutput ParseOutput(JsonElement output, bool? binaryDefault)
+    {
+        RequireObject(output, "an output");
+        string name = String(output, "name", "an output");
+        int classification = 0;
+        bool? binary = binaryDefault;
+        if (output.TryGetProperty("parameters", out JsonElement p))
+        {
+            RequireObject(p, $"output '{name}' parameters");
+            if (p.TryGetProperty("classification", out JsonElement c))
+                classification = c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out int k) ? k
+                    : throw InferenceException.BadRequest($"output '{name}': classification must be an integer");
+            if (p.TryGetProperty("binary_data", out JsonElement b))
+                binary = Bool(b, "binary_data");
+        }
+        return new RequestedOutput(name, classification, binary);
+    }
+
+    private static void RequireObject(JsonElement e, string what)
+    {
+        if (e.ValueKind != JsonValueKind.Object)
+            throw InferenceException.BadRequest($"{what} must be a JSON object");
+    }
+
+    private static string String(JsonElement e, string property, string what) =>
+        e.TryGetProperty(property, out JsonElement v) && v.ValueKind == JsonValueKind.String
+            ? v.GetString()!
+            : throw InferenceException.BadRequest($"{what} needs a string '{property}'");
+
+    private static bool Bool(JsonElement e, string name) => e.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw InferenceException.BadRequest($"parameter '{name}' must be true or false"),
+    };
+
+    /// <summary>Writes the response: JSON alone, or JSON header + binary outputs (with Inference-Header-Content-Length).</summary>
+    public static async Task WriteInferResponseAsync(HttpResponse http, InferenceResponse response, bool binaryDefault)
+    {
+        var header = new ArrayBufferWriter<byte>();
+        var binary = new List<byte[]>();
+        using (var json = new Utf8JsonWriter(header))
+        {
+            json.WriteStartObject();
+            json.WriteString("model_name", response.ModelName);
+            json.WriteString("model_version", "1");
+            if (response.Id is not null)
+                json.WriteString("id", response.Id);
+            json.WriteStartArray("outputs");
+            foreach (OutputTensor o in response.Outputs)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", o.Name);
+                json.WriteString("datatype", o.Datatype);
+                json.WriteStartArray("shape");
+                foreach (long d in o.Shape)
+                    json.WriteNumberValue(d);
+                json.WriteEndArray();
+                if (o.Binary ?? binaryDefault)
+                {
+                    byte[] raw = o.Floats is { } f
+                        ? MemoryMarshal.AsBytes(f.AsSpan()).ToArray()
+                        : InferenceCore.EncodeBytesElements(o.Bytes!);
+                    binary.Add(raw);
+                    json.WriteStartObject("parameters");
+                    json.WriteNumber("binary_data_size", raw.Length);
+                    json.WriteEndObject();
+                }
+                else
+                {
+                    json.WriteStartArray("data");
+                    if (o.Floats is { } floats)
+                        foreach (float v in floats)
+                            WriteFloat(json, v);
+                    else
+                        foreach (byte[] b in o.Bytes!)
+                            json.WriteStringValue(Encoding.UTF8.GetString(b));
+                    json.WriteEndArray();
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        http.StatusCode = 200;
+        if (binary.Count == 0)
+        {
+            http.ContentType = "application/json";
+            http.ContentLength = header.WrittenCount;
+            await http.Body.WriteAsync(header.WrittenMemory).ConfigureAwait(false);
+            return;
+        }
+        http.ContentType = "application/octet-stream";
+        http.Headers[HeaderLengthName] = header.WrittenCount.ToString(CultureInfo.InvariantCulture);
+        http.ContentLength = header.WrittenCount + binary.Sum(b => (long)b.Length);
+        await http.Body.WriteAsync(header.WrittenMemory).ConfigureAwait(false);
+        foreach (byte[] b in binary)
+            await http.Body.WriteAsync(b).ConfigureAwait(false);
+    }
+
+    /// <summary>Shortest text that parses back to the same float; NaN and infinities as Triton's JSON strings.</summary>
+    private static void WriteFloat(Utf8JsonWriter json, float v)
+    {
+        if (float.IsFinite(v))
+            json.WriteRawValue(v.ToString("R", CultureInfo.InvariantCulture), skipInputValidation: true);
+        else
+            json.WriteStringValue(float.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+    }
+
+    private static readonly JsonSerializerOptions ErrorJson =
+        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static async Task WriteErrorAsync(HttpResponse http, int status, string message)
+    {
+        if (http.HasStarted)
+            return;
+        http.StatusCode = status;
+        http.ContentType = "application/json";
+        await http.WriteAsync(JsonSerializer.Serialize(new { error = message }, ErrorJson)).ConfigureAwait(false);
+    }
+}
