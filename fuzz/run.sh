@@ -10,7 +10,8 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer in build/sanitize.
 # Prints execs and findings per target; exits 1 when a target found a crash or hang. Findings are
 # kept in build/fuzz/findings/TARGET; each becomes a file in fuzz/regressions/TARGET (replayed by
-# the tests) once fixed.
+# the tests) once fixed. Reproduce a managed finding with the uninstrumented harness:
+#   dotnet run --project fuzz/managed/FasterNet.Fuzz -c Release -- TARGET FILE
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

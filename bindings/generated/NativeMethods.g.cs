@@ -92,6 +92,20 @@ internal static unsafe partial class NativeMethods
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial void ModelDestroy(nint model);
 
+    /// <summary>
+    /// Frees the model's idle activation buffers unused for at least idle_seconds (0: all of them);
+    /// freed_bytes (may be null) receives how many bytes were freed. Safe while other threads run
+    /// the model: buffers in use are not idle.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_model_trim_scratch")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status ModelTrimScratch(ModelHandle model, double idleSeconds, long* freedBytes);
+
+    /// <summary>Activation memory the model keeps idle between runs: bytes and buffers (either may be null).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_model_scratch_usage")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status ModelScratchUsage(ModelHandle model, long* idleBytes, int* idleBuffers);
+
     /// <summary>The kernel set and thread count a model runs with.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_kernel_set")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -328,7 +342,7 @@ internal unsafe struct ModelConfig
 
 /// <summary>Run-time options of a model. Zero-initialised options mean: all cores, best kernel set.</summary>
 /// <remarks>
-/// C: <c>fasternet_model_options</c>, sizeof 8, alignof 4 (clang, x86_64-pc-linux-gnu).
+/// C: <c>fasternet_model_options</c>, sizeof 16, alignof 8 (clang, x86_64-pc-linux-gnu).
 /// The generator checked that this C# layout matches; <see cref="NativeLayout"/> checks it at run time.
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
@@ -336,6 +350,7 @@ internal struct ModelOptions
 {
     public int NumThreads; // num_threads, offset 0
     public KernelSet KernelSet; // kernel_set, offset 4
+    public long MaxIdleScratchBytes; // max_idle_scratch_bytes, offset 8
 }
 
 /// <summary>
@@ -418,9 +433,10 @@ internal static unsafe class NativeLayout
             ("offsetof(fasternet_model_config, feature_dim)", 72, (byte*)&modelConfigValue.FeatureDim - (byte*)&modelConfigValue),
             ("offsetof(fasternet_model_config, activation)", 76, (byte*)&modelConfigValue.Activation - (byte*)&modelConfigValue),
             ("offsetof(fasternet_model_config, backbone)", 80, (byte*)&modelConfigValue.Backbone - (byte*)&modelConfigValue),
-            ("sizeof(fasternet_model_options)", 8, sizeof(ModelOptions)),
+            ("sizeof(fasternet_model_options)", 16, sizeof(ModelOptions)),
             ("offsetof(fasternet_model_options, num_threads)", 0, (byte*)&modelOptionsValue.NumThreads - (byte*)&modelOptionsValue),
             ("offsetof(fasternet_model_options, kernel_set)", 4, (byte*)&modelOptionsValue.KernelSet - (byte*)&modelOptionsValue),
+            ("offsetof(fasternet_model_options, max_idle_scratch_bytes)", 8, (byte*)&modelOptionsValue.MaxIdleScratchBytes - (byte*)&modelOptionsValue),
             ("sizeof(fasternet_tensor)", 88, sizeof(Tensor)),
             ("offsetof(fasternet_tensor, name)", 0, (byte*)&tensorValue.Name - (byte*)&tensorValue),
             ("offsetof(fasternet_tensor, data)", 8, (byte*)&tensorValue.Data - (byte*)&tensorValue),

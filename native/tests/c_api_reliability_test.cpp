@@ -29,7 +29,7 @@ fasternet_model_config SmallConfig(int backbone = 0) {
 struct Model {
     fasternet_model* model = nullptr;
     Model(const fasternet_model_config& config, int threads, fasternet_kernel_set set = FASTERNET_KERNELS_AUTO) {
-        fasternet_model_options options{threads, set};
+        fasternet_model_options options{threads, set, 0};
         EXPECT_EQ(fasternet_model_create_random(&config, 7, &options, &model), FASTERNET_OK) << fasternet_last_error();
     }
     Model(const Model&) = delete;

@@ -27,9 +27,11 @@ TEST(ScratchPool, ReusesTheSmallestIdleBufferThatFits) {
 
 TEST(ScratchPool, GrowsTheLargestIdleBufferInsteadOfKeepingAnother) {
     ScratchPool pool;
-    pool.Release(pool.Acquire(10));
-    pool.Release(pool.Acquire(20));  // reuses nothing (10 < 20): a second buffer, both idle
-    AlignedBuffer big = pool.Acquire(5000);
+    AlignedBuffer a = pool.Acquire(10), b = pool.Acquire(20);  // two runs in flight: two buffers
+    pool.Release(std::move(a));
+    pool.Release(std::move(b));
+    ASSERT_EQ(pool.idle_buffers(), 2u);
+    AlignedBuffer big = pool.Acquire(5000);  // neither fits
     EXPECT_GE(big.size(), 5000u);
     EXPECT_EQ(pool.idle_buffers(), 1u) << "the 20-float buffer was regrown, the 10-float one stays idle";
 }

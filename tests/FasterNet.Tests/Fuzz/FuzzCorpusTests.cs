@@ -4,18 +4,23 @@ namespace FasterNet.Tests.Fuzz;
 
 /// <summary>
 /// Replays the committed fuzz seeds (fuzz/corpus) and every past finding (fuzz/regressions) through the
-/// same targets the fuzzer drives: each input is either accepted or refused with a FasterNetException.
+/// same targets the fuzzer drives: each input is either accepted or refused with the target's typed error
+/// (a FasterNetException; the server's InferenceException, i.e. HTTP 400/413).
 /// </summary>
 public class FuzzCorpusTests
 {
-    // Targets outside this library's reach: the native one (libFuzzer) and the server's request parser.
-    private static readonly string[] OtherTargets = ["model-create", "server-request"];
+    // The native target runs under libFuzzer only.
+    private static readonly string[] NativeTargets = ["model-create"];
+
+    private static readonly IReadOnlyDictionary<string, Action<byte[]>> ManagedTargets =
+        FuzzTargets.All.Keys.ToDictionary(k => k, k => (Action<byte[]>)(bytes => FuzzTargets.Run(k, bytes)))
+            .Concat(ServerFuzzTargets.All).ToDictionary(t => t.Key, t => t.Value);
 
     private static IEnumerable<TestCaseData> Inputs()
     {
         foreach (string folder in new[] { "corpus", "regressions" })
         {
-            foreach (string target in FuzzTargets.All.Keys)
+            foreach (string target in ManagedTargets.Keys)
             {
                 string directory = Path.Combine(Fixtures.RepoRoot, "fuzz", folder, target);
                 if (!Directory.Exists(directory))
@@ -29,7 +34,7 @@ public class FuzzCorpusTests
     [TestCaseSource(nameof(Inputs))]
     public void InputIsAcceptedOrRefusedWithAFasterNetException(string target, string file)
     {
-        Assert.DoesNotThrow(() => FuzzTargets.Run(target, File.ReadAllBytes(file)));
+        Assert.DoesNotThrow(() => ManagedTargets[target](File.ReadAllBytes(file)));
     }
 
     [Test]
@@ -37,7 +42,7 @@ public class FuzzCorpusTests
     {
         string corpus = Path.Combine(Fixtures.RepoRoot, "fuzz", "corpus");
         var folders = Directory.GetDirectories(corpus).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-        var targets = FuzzTargets.All.Keys.Concat(OtherTargets).Order(StringComparer.Ordinal).ToList();
+        var targets = ManagedTargets.Keys.Concat(NativeTargets).Order(StringComparer.Ordinal).ToList();
         Assert.That(folders, Is.EqualTo(targets));
         foreach (string target in targets)
             Assert.That(Directory.GetFiles(Path.Combine(corpus, target)), Is.Not.Empty, $"fuzz/corpus/{target} has no seeds");
