@@ -22,7 +22,7 @@ THREADED_FILTER='*Threaded*:*Concurrent*:*TwoThreads*:*ThreadCounts*'
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/cmake/tsan.supp"
 
 passed=0 failed=0 skipped=0
 count() {  # count <passed> <failed> <skipped> <label>
