@@ -64,7 +64,7 @@ TEST_PROJECTS=(
 # Reads a count attribute (name="N") from the first matching XML element in a file; 0 when absent.
 xml_count() {
   local file="$1" element="$2" attribute="$3" tag
-  tag="$(grep -o "<$element [^>]*>" "$file" | head -1)"
+  tag="$(tr "\n\t" "  " <"$file" | grep -o "<$element [^>]*>" | head -1)"
   if [[ $tag =~ \ $attribute=\"([0-9]+)\" ]]; then echo "${BASH_REMATCH[1]}"; else echo 0; fi
 }
 

@@ -32,7 +32,7 @@ count() {  # count <passed> <failed> <skipped> <label>
 
 xml_count() {
   local tag
-  tag="$(grep -o "<$2 [^>]*>" "$1" | head -1)"
+  tag="$(tr "\n\t" "  " <"$1" | grep -o "<$2 [^>]*>" | head -1)"
   if [[ $tag =~ \ $3=\"([0-9]+)\" ]]; then echo "${BASH_REMATCH[1]}"; else echo 0; fi
 }
 
