@@ -3,7 +3,7 @@
 #
 #   ./build.sh            build everything (native Release, bindings check, managed, CLI)
 #   ./build.sh run        build, then the main job: classify the sample images, short benchmark
-#   ./build.sh test       build, then every test (CTest + NUnit); ends with "N passed, N failed"
+#   ./build.sh test       build, then every test (CTest + NUnit); ends with "N passed, N failed, N skipped"
 #   ./build.sh arm64      cross-build the linux-arm64 native library and native tests
 #   ./build.sh test-arm64 run the arm64 native tests under qemu-aarch64
 #   ./build.sh bindings   regenerate bindings/generated/NativeMethods.g.cs
@@ -14,6 +14,8 @@
 #   ./build.sh pack       NuGet packages (native libraries of all three RIDs) -> artifacts/packages/
 #   ./build.sh cli        single-file self-contained CLIs -> artifacts/cli/<rid>/, each run on its platform
 #   ./build.sh test-package  samples/Consumer from the packages on linux-x64, win-x64 (wine64), linux-arm64 (qemu)
+#   ./build.sh test-sanitize  native tests + end-to-end fixtures under ASan/UBSan, threaded tests under TSan
+#   ./build.sh fuzz list|TARGET SECONDS|all SECONDS   coverage-guided fuzzing (fuzz/run.sh)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -61,44 +63,66 @@ build_all() {
   build_managed
 }
 
-# Sums CTest's and NUnit's counts into one "N passed, N failed" line.
+# Managed test projects run_tests runs, one per line (add yours here).
+TEST_PROJECTS=(
+  tests/FasterNet.Tests/FasterNet.Tests.csproj
+  tests/FasterNet.Cli.Tests/FasterNet.Cli.Tests.csproj
+  tests/FasterNet.Server.Tests/FasterNet.Server.Tests.csproj
+)
+
+# Reads a count attribute (name="N") from the first matching XML element in a file; 0 when absent.
+xml_count() {
+  local file="$1" element="$2" attribute="$3" tag
+  tag="$(tr "\n\t" "  " <"$file" | grep -o "<$element [^>]*>" | head -1)"
+  if [[ $tag =~ \ $attribute=\"([0-9]+)\" ]]; then echo "${BASH_REMATCH[1]}"; else echo 0; fi
+}
+
+# Sums CTest's and NUnit's counts into one "N passed, N failed, N skipped" line. Skipped means a
+# test that was listed but did not run to a verdict: GTEST_SKIP (e.g. NEON cases on x86), NUnit's
+# Ignore and Inconclusive (Assume) outcomes.
 run_tests() {
-  local ctest_log="$ROOT/build/ctest.log" trx_dir="$ROOT/build/test-results"
-  local passed=0 failed=0 status=0
+  local results="$ROOT/build/test-results"
+  local passed=0 failed=0 skipped=0 status=0
+  rm -rf "$results"
+  mkdir -p "$results"
+
   log "native tests (CTest)"
-  ctest --test-dir "$NATIVE_BUILD" --output-on-failure -j"$JOBS" 2>&1 | tee "$ctest_log" || status=1
-  local line
-  line="$(grep -E '[0-9]+ tests failed out of [0-9]+' "$ctest_log" | tail -1 || true)"
-  if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
-    failed=$((failed + BASH_REMATCH[1]))
-    passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  local junit="$results/ctest.xml"
+  ctest --test-dir "$NATIVE_BUILD" --output-on-failure -j"$JOBS" --output-junit "$junit" || status=1
+  if [ -f "$junit" ]; then
+    local total f s
+    total="$(xml_count "$junit" testsuite tests)"
+    f="$(xml_count "$junit" testsuite failures)"
+    s=$(( $(xml_count "$junit" testsuite skipped) + $(xml_count "$junit" testsuite disabled) ))
+    passed=$((passed + total - f - s)); failed=$((failed + f)); skipped=$((skipped + s))
+    echo "CTest: $((total - f - s)) passed, $f failed, $s skipped"
   else
-    echo "CTest printed no summary" >&2
+    echo "CTest wrote no results" >&2
     status=1
   fi
 
-  log "managed tests (NUnit)"
-  rm -rf "$trx_dir"
-  local project
-  for project in FasterNet.Tests FasterNet.Server.Tests; do
-  dotnet test "$ROOT/tests/$project/$project.csproj" -c "$CONFIG" --no-build -nologo \
-    --logger "trx;LogFileName=$project.trx" --results-directory "$trx_dir" || status=1
-  local trx="$trx_dir/$project.trx"
-  if [ -f "$trx" ]; then
-    local counters
-    counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
-    local p f
-    p="$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")"
-    f="$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")"
-    passed=$((passed + p))
-    failed=$((failed + f))
-  else
-    echo "NUnit wrote no results for $project" >&2
-    status=1
-  fi
+  local project name trx
+  for project in "${TEST_PROJECTS[@]}"; do
+    name="$(basename "$project" .csproj)"
+    log "managed tests: $name (NUnit)"
+    dotnet test "$ROOT/$project" -c "$CONFIG" --no-build -nologo \
+      --logger "trx;LogFileName=$name.trx" --results-directory "$results" || status=1
+    trx="$results/$name.trx"
+    if [ -f "$trx" ]; then
+      local total p f
+      total="$(xml_count "$trx" Counters total)"
+      p="$(xml_count "$trx" Counters passed)"
+      f=$(( $(xml_count "$trx" Counters failed) + $(xml_count "$trx" Counters error) \
+            + $(xml_count "$trx" Counters timeout) + $(xml_count "$trx" Counters aborted) ))
+      passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + total - p - f))
+      echo "$name: $p passed, $f failed, $((total - p - f)) skipped"
+    else
+      echo "$name wrote no results" >&2
+      status=1
+    fi
   done
   echo
-  echo "$passed passed, $failed failed"
+  echo "$passed passed, $failed failed, $skipped skipped"
   [ "$failed" -eq 0 ] || status=1
   return $status
 }
@@ -153,5 +177,7 @@ case "${1:-build}" in
   pack) pack ;;
   cli) cli ;;
   test-package) test_package ;;
-  *) echo "usage: $0 [build|run|test|arm64|test-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-package|bindings]" >&2; exit 2 ;;
+  test-sanitize) "$ROOT/cmake/sanitize.sh" ;;
+  fuzz) shift; "$ROOT/fuzz/run.sh" "$@" ;;
+  *) echo "usage: $0 [build|run|test|arm64|test-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-package|bindings|deploy-check|test-sanitize|fuzz]" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ internal sealed class CSharpEmitter(Header header, string headerPath, string reg
     private const int MaxLineLength = 120;
 
     private readonly StringBuilder _text = new();
+    private readonly Dictionary<HandleType, FunctionDeclaration> _destroyers = FindDestroyers(header);
     private int _indent;
 
     public string Emit()
@@ -28,6 +29,11 @@ internal sealed class CSharpEmitter(Header header, string headerPath, string reg
         Line($"namespace {Namespace};");
         Line();
         EmitNativeMethods();
+        foreach ((HandleType handle, FunctionDeclaration destroyer) in _destroyers)
+        {
+            Line();
+            EmitHandle(handle, destroyer);
+        }
         Line();
         EmitConstants();
         foreach (EnumDeclaration declaration in header.Enums)
@@ -58,7 +64,8 @@ internal sealed class CSharpEmitter(Header header, string headerPath, string reg
             Summary(function.Comment);
             Line($"[LibraryImport(LibraryName, EntryPoint = \"{function.CName}\")]");
             Line("[UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]");
-            string[] parameters = function.Parameters.Select(p => $"{p.Type.CSharp} {p.Name}").ToArray();
+            bool destroys = _destroyers.ContainsValue(function);
+            string[] parameters = function.Parameters.Select(p => $"{ParameterType(p.Type, destroys)} {p.Name}").ToArray();
             string declaration = $"internal static partial {function.Return.CSharp} {function.Name}(";
             if (_indent * 4 + declaration.Length + parameters.Sum(p => p.Length + 2) <= MaxLineLength)
             {
@@ -75,6 +82,67 @@ internal sealed class CSharpEmitter(Header header, string headerPath, string reg
                 _indent--;
             }
         }
+        Close();
+    }
+
+    /// <summary>
+    /// A handle is passed as its SafeHandle class (the marshaller holds a reference for the call and
+    /// throws ObjectDisposedException once it is closed); a handle out-parameter is <c>out</c> that class.
+    /// The destroy function alone takes the raw pointer: the handle class calls it on release.
+    /// </summary>
+    private static string ParameterType(NativeType type, bool destroys) => type switch
+    {
+        HandleType when destroys => "nint",
+        HandleType handle => handle.Name,
+        PointerType { Pointee: HandleType handle } => $"out {handle.Name}",
+        PointerType { Pointee: PointerType { Pointee: HandleType } } =>
+            throw new GeneratorException($"a pointer to a handle pointer ('{type.CSharp}') is not supported"),
+        _ => type.CSharp,
+    };
+
+    /// <summary>Each opaque struct the functions use, with the one function that destroys it.</summary>
+    private static Dictionary<HandleType, FunctionDeclaration> FindDestroyers(Header header)
+    {
+        var handles = header.Functions
+            .SelectMany(f => f.Parameters.Select(p => p.Type).Append(f.Return))
+            .Select(t => t switch { HandleType h => h, PointerType { Pointee: HandleType h } => h, _ => null })
+            .OfType<HandleType>()
+            .Distinct();
+        var destroyers = new Dictionary<HandleType, FunctionDeclaration>();
+        foreach (HandleType handle in handles)
+        {
+            FunctionDeclaration[] candidates = header.Functions
+                .Where(f => f.CName.EndsWith("_destroy", StringComparison.Ordinal) && f.Return is VoidType
+                            && f.Parameters.Count == 1 && f.Parameters[0].Type == handle)
+                .ToArray();
+            if (candidates.Length != 1)
+            {
+                throw new GeneratorException(
+                    $"opaque struct '{handle.CName}' needs exactly one 'void ..._destroy({handle.CName}*)' function " +
+                    $"to release its handle; found {candidates.Length}");
+            }
+            destroyers[handle] = candidates[0];
+        }
+        return destroyers;
+    }
+
+    private void EmitHandle(HandleType handle, FunctionDeclaration destroyer)
+    {
+        Summary([
+            $"Owns a native {handle.CName}: released exactly once through {destroyer.CName}, after the last",
+            "native call that holds a reference to it has returned (even if Dispose is never called).",
+        ]);
+        Line($"internal sealed class {handle.Name} : SafeHandle");
+        Open();
+        Line($"public {handle.Name}() : base(0, ownsHandle: true) {{ }}");
+        Line();
+        Line("public override bool IsInvalid => handle == 0;");
+        Line();
+        Line("protected override bool ReleaseHandle()");
+        Open();
+        Line($"NativeMethods.{destroyer.Name}(handle);");
+        Line("return true;");
+        Close();
         Close();
     }
 

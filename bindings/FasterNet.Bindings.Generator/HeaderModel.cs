@@ -60,10 +60,14 @@ internal sealed record PointerType(NativeType Pointee) : NativeType
     public override long Alignment => 8;
 }
 
-/// <summary>A pointer to an opaque (declared, never defined) struct: a handle, passed as nint.</summary>
-internal sealed record HandleType(string CName) : NativeType
+/// <summary>
+/// A pointer to an opaque (declared, never defined) struct: passed as the generated SafeHandle class
+/// <see cref="Name"/>, so every call holds a reference and the object is released once. Only the
+/// destroy function (which the handle class itself calls) takes the raw pointer.
+/// </summary>
+internal sealed record HandleType(string CName, string Name) : NativeType
 {
-    public override string CSharp => "nint";
+    public override string CSharp => Name;
     public override long Size => 8;
     public override long Alignment => 8;
 }

@@ -442,7 +442,8 @@ internal sealed unsafe class HeaderParser
                 CXType canonicalPointee = GetCanonicalType(pointee);
                 if (canonicalPointee.Kind == CXTypeKind.Record && TypeGetSizeOf(canonicalPointee) == TypeLayoutErrorIncomplete)
                 {
-                    return new HandleType(TagName(GetTypeDeclaration(canonicalPointee)));
+                    string tag = TagName(GetTypeDeclaration(canonicalPointee));
+                    return new HandleType(tag, Naming.TypeOrFunction(tag, where) + "Handle");
                 }
                 if (canonicalPointee.Kind is CXTypeKind.FunctionProto or CXTypeKind.FunctionNoProto)
                 {

@@ -86,7 +86,7 @@ internal static unsafe partial class NativeMethods
         Tensor* tensors,
         int tensorCount,
         ModelOptions* options,
-        nint* model);
+        out ModelHandle model);
 
     /// <summary>Creates a model with seeded random weights (for benchmarks and tests).</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_create_random")]
@@ -95,20 +95,34 @@ internal static unsafe partial class NativeMethods
         ModelConfig* config,
         ulong seed,
         ModelOptions* options,
-        nint* model);
+        out ModelHandle model);
 
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_destroy")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial void ModelDestroy(nint model);
 
+    /// <summary>
+    /// Frees the model's idle activation buffers unused for at least idle_seconds (0: all of them);
+    /// freed_bytes (may be null) receives how many bytes were freed. Safe while other threads run
+    /// the model: buffers in use are not idle.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_model_trim_scratch")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status ModelTrimScratch(ModelHandle model, double idleSeconds, long* freedBytes);
+
+    /// <summary>Activation memory the model keeps idle between runs: bytes and buffers (either may be null).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_model_scratch_usage")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status ModelScratchUsage(ModelHandle model, long* idleBytes, int* idleBuffers);
+
     /// <summary>The kernel set and thread count a model runs with.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_kernel_set")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial KernelSet ModelKernelSet(nint model);
+    internal static partial KernelSet ModelKernelSet(ModelHandle model);
 
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_num_threads")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial int ModelNumThreads(nint model);
+    internal static partial int ModelNumThreads(ModelHandle model);
 
     /// <summary>
     /// The precision a model runs with, and the name of its bf16 kernels ("avx512_bf16", "amx_bf16",
@@ -116,16 +130,16 @@ internal static unsafe partial class NativeMethods
     /// </summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_precision")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial Precision ModelPrecision(nint model);
+    internal static partial Precision ModelPrecision(ModelHandle model);
 
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_precision_kernels")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial byte* ModelPrecisionKernels(nint model);
+    internal static partial byte* ModelPrecisionKernels(ModelHandle model);
 
     /// <summary>Number of outputs: 1 for a classifier (logits), num_stages for a backbone.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_output_count")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial int ModelOutputCount(nint model);
+    internal static partial int ModelOutputCount(ModelHandle model);
 
     /// <summary>
     /// Shape (N, C, H, W; a classifier's logits are N, classes, 1, 1) of output
@@ -135,7 +149,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_output_shape")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status ModelOutputShape(
-        nint model,
+        ModelHandle model,
         int batch,
         int height,
         int width,
@@ -150,7 +164,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_run")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status ModelRun(
-        nint model,
+        ModelHandle model,
         float* input,
         long inputSize,
         int batch,
@@ -169,7 +183,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_run_cancellable")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status ModelRunCancellable(
-        nint model,
+        ModelHandle model,
         float* input,
         long inputSize,
         int batch,
@@ -218,7 +232,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_profile")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status ModelProfile(
-        nint model,
+        ModelHandle model,
         float* input,
         long inputSize,
         int batch,
@@ -235,6 +249,23 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_benchmark_operator")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status BenchmarkOperator(OperatorBenchmark* benchmark, int iterations, double* seconds);
+}
+
+/// <summary>
+/// Owns a native fasternet_model: released exactly once through fasternet_model_destroy, after the last
+/// native call that holds a reference to it has returned (even if Dispose is never called).
+/// </summary>
+internal sealed class ModelHandle : SafeHandle
+{
+    public ModelHandle() : base(0, ownsHandle: true) { }
+
+    public override bool IsInvalid => handle == 0;
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.ModelDestroy(handle);
+        return true;
+    }
 }
 
 /// <summary>The integer macros of native/include/fasternet.h.</summary>
@@ -355,7 +386,7 @@ internal unsafe struct ModelConfig
 
 /// <summary>Run-time options of a model. Zero-initialised options mean: all cores, best kernel set, float32.</summary>
 /// <remarks>
-/// C: <c>fasternet_model_options</c>, sizeof 12, alignof 4 (clang, x86_64-pc-linux-gnu).
+/// C: <c>fasternet_model_options</c>, sizeof 24, alignof 8 (clang, x86_64-pc-linux-gnu).
 /// The generator checked that this C# layout matches; <see cref="NativeLayout"/> checks it at run time.
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
@@ -364,6 +395,7 @@ internal struct ModelOptions
     public int NumThreads; // num_threads, offset 0
     public KernelSet KernelSet; // kernel_set, offset 4
     public Precision Precision; // precision, offset 8
+    public long MaxIdleScratchBytes; // max_idle_scratch_bytes, offset 16
 }
 
 /// <summary>
@@ -446,10 +478,11 @@ internal static unsafe class NativeLayout
             ("offsetof(fasternet_model_config, feature_dim)", 72, (byte*)&modelConfigValue.FeatureDim - (byte*)&modelConfigValue),
             ("offsetof(fasternet_model_config, activation)", 76, (byte*)&modelConfigValue.Activation - (byte*)&modelConfigValue),
             ("offsetof(fasternet_model_config, backbone)", 80, (byte*)&modelConfigValue.Backbone - (byte*)&modelConfigValue),
-            ("sizeof(fasternet_model_options)", 12, sizeof(ModelOptions)),
+            ("sizeof(fasternet_model_options)", 24, sizeof(ModelOptions)),
             ("offsetof(fasternet_model_options, num_threads)", 0, (byte*)&modelOptionsValue.NumThreads - (byte*)&modelOptionsValue),
             ("offsetof(fasternet_model_options, kernel_set)", 4, (byte*)&modelOptionsValue.KernelSet - (byte*)&modelOptionsValue),
             ("offsetof(fasternet_model_options, precision)", 8, (byte*)&modelOptionsValue.Precision - (byte*)&modelOptionsValue),
+            ("offsetof(fasternet_model_options, max_idle_scratch_bytes)", 16, (byte*)&modelOptionsValue.MaxIdleScratchBytes - (byte*)&modelOptionsValue),
             ("sizeof(fasternet_tensor)", 88, sizeof(Tensor)),
             ("offsetof(fasternet_tensor, name)", 0, (byte*)&tensorValue.Name - (byte*)&tensorValue),
             ("offsetof(fasternet_tensor, data)", 8, (byte*)&tensorValue.Data - (byte*)&tensorValue),

@@ -29,6 +29,7 @@ public static class Program
         root.Subcommands.Add(PlotCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(ClassifyCommand.Create());
+        root.Subcommands.Add(SoakCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         return root.Parse(args).Invoke();
     }

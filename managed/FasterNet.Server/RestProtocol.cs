@@ -87,7 +87,7 @@ internal static class RestProtocol
             if (root.ValueKind != JsonValueKind.Object)
                 throw InferenceException.BadRequest("the request must be a JSON object");
             string? id = root.TryGetProperty("id", out JsonElement idElement)
-                ? idElement.ValueKind == JsonValueKind.String ? idElement.GetString()
+                ? idElement.ValueKind == JsonValueKind.String ? Utf8(idElement, "'id'")
                   : throw InferenceException.BadRequest("'id' must be a string")
                 : null;
             long? timeout = null;
@@ -174,7 +174,7 @@ internal static class RestProtocol
                     throw InferenceException.BadRequest($"input '{name}': BYTES element {i} must be a base64 string");
                 try
                 {
-                    return Convert.FromBase64String(e.GetString()!);
+                    return Convert.FromBase64String(Utf8(e, $"input '{name}': BYTES element {i}"));
                 }
                 catch (FormatException)
                 {
@@ -241,8 +241,21 @@ internal static class RestProtocol
 
     private static string String(JsonElement e, string property, string what) =>
         e.TryGetProperty(property, out JsonElement v) && v.ValueKind == JsonValueKind.String
-            ? v.GetString()!
+            ? Utf8(v, $"{what}: '{property}'")
             : throw InferenceException.BadRequest($"{what} needs a string '{property}'");
+
+    // JsonDocument checks UTF-8 only when a string is read: invalid bytes are the client's error (400).
+    private static string Utf8(JsonElement value, string what)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw InferenceException.BadRequest($"{what} is not valid UTF-8");
+        }
+    }
 
     private static bool Bool(JsonElement e, string name) => e.ValueKind switch
     {

@@ -11,3 +11,6 @@ public sealed class InvalidModelInputException(string message) : FasterNetExcept
 
 /// <summary>The CPU or the native build cannot do what was asked (e.g. a kernel set it lacks).</summary>
 public sealed class NotSupportedByRuntimeException(string message) : FasterNetException(message);
+
+/// <summary>The native runtime could not allocate memory (weights or activations); the message says how much and for what.</summary>
+public sealed class RuntimeOutOfMemoryException(string message) : FasterNetException(message);

@@ -13,16 +13,67 @@ public sealed unsafe class FasterNetModel : IDisposable
 {
     private readonly ModelHandle _handle;
 
-    private FasterNetModel(ModelSpec spec, ModelHandle handle, CheckpointLayout? weightsLayout = null)
+    private readonly Timer? _idleTrim;
+
+    private FasterNetModel(ModelSpec spec, ModelHandle handle, CheckpointLayout? weightsLayout = null,
+                           TimeSpan? trimAfterIdle = null)
     {
         Spec = spec;
         WeightsLayout = weightsLayout;
         _handle = handle;
-        KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle.DangerousGetHandle());
-        Threads = NativeMethods.ModelNumThreads(handle.DangerousGetHandle());
-        Precision = (Precision)(int)NativeMethods.ModelPrecision(handle.DangerousGetHandle());
-        PrecisionKernels = NativeModel.Utf8(NativeMethods.ModelPrecisionKernels(handle.DangerousGetHandle())) ?? "";
-        OutputCount = NativeMethods.ModelOutputCount(handle.DangerousGetHandle());
+        KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle);
+        Threads = NativeMethods.ModelNumThreads(handle);
+        Precision = (Precision)(int)NativeMethods.ModelPrecision(handle);
+        PrecisionKernels = NativeModel.Utf8(NativeMethods.ModelPrecisionKernels(handle)) ?? "";
+        OutputCount = NativeMethods.ModelOutputCount(handle);
+        if (trimAfterIdle is { } idle)
+        {
+            if (idle <= TimeSpan.Zero)
+            {
+                handle.Dispose();
+                throw new ArgumentOutOfRangeException(nameof(ModelOptions.TrimScratchAfterIdle), idle, "must be positive");
+            }
+            // The timer holds only the handle, so an undisposed model can still be collected.
+            var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 2, TimeSpan.TicksPerMillisecond));
+            _idleTrim = new Timer(static state => TrimIdle(((ModelHandle, TimeSpan))state!), (handle, idle), period, period);
+        }
+    }
+
+    /// <summary>Bytes of activation memory kept idle between runs, for reuse by the next ones.</summary>
+    public long IdleScratchBytes
+    {
+        get
+        {
+            long bytes;
+            NativeModel.ThrowIfFailed(NativeMethods.ModelScratchUsage(Handle, &bytes, null));
+            return bytes;
+        }
+    }
+
+    /// <summary>
+    /// Frees activation buffers unused for at least <paramref name="idleFor"/> (default: every idle buffer);
+    /// returns the bytes freed. Safe while other threads run the model.
+    /// </summary>
+    public long TrimScratch(TimeSpan? idleFor = null)
+    {
+        long freed;
+        NativeModel.ThrowIfFailed(NativeMethods.ModelTrimScratch(Handle, (idleFor ?? TimeSpan.Zero).TotalSeconds, &freed));
+        return freed;
+    }
+
+    private static void TrimIdle((ModelHandle Handle, TimeSpan Idle) state)
+    {
+        if (state.Handle.IsClosed)
+            return;
+        try
+        {
+            long freed;
+            NativeMethods.ModelTrimScratch(state.Handle, state.Idle.TotalSeconds, &freed);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the check and the call.
+        }
     }
 
     public ModelSpec Spec { get; }
@@ -107,8 +158,9 @@ public sealed unsafe class FasterNetModel : IDisposable
         RecognizedStateDict recognized = CheckpointLayouts.ToOfficial(stateDict);
         try
         {
-            return new FasterNetModel(spec, NativeModel.Create(spec, recognized.StateDict, options ?? ModelOptions.Default),
-                                      recognized.Layout);
+            options ??= ModelOptions.Default;
+            return new FasterNetModel(spec, NativeModel.Create(spec, recognized.StateDict, options), recognized.Layout,
+                                      options.TrimScratchAfterIdle);
         }
         catch (FasterNetException e) when (e is StateDictMismatchException or ShapeMismatchException)
         {
@@ -122,7 +174,8 @@ public sealed unsafe class FasterNetModel : IDisposable
     public static FasterNetModel CreateRandom(ModelSpec spec, ulong seed = 0, ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return new FasterNetModel(spec, NativeModel.CreateRandom(spec, seed, options ?? ModelOptions.Default));
+        options ??= ModelOptions.Default;
+        return new FasterNetModel(spec, NativeModel.CreateRandom(spec, seed, options), trimAfterIdle: options.TrimScratchAfterIdle);
     }
 
     /// <summary>NCHW shape of output <paramref name="index"/> for an input batch of height x width.</summary>
@@ -263,40 +316,39 @@ public sealed unsafe class FasterNetModel : IDisposable
         return RunBackbone(input.Data, n, h, w);
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        _idleTrim?.Dispose();
+        _handle.Dispose();
+    }
 
-    internal nint NativeHandle => Handle;
+    internal ModelHandle NativeHandle => Handle;
 
-    private nint Handle
+    // The marshaller holds a reference on the handle for each native call, so Dispose during a run
+    // defers the release until the run returns; calls after Dispose get ObjectDisposedException.
+    private ModelHandle Handle
     {
         get
         {
             ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-            return _handle.DangerousGetHandle();
+            return _handle;
         }
     }
 
     private void RunNative(ReadOnlySpan<float> input, int batch, int height, int width, int count, float** outputs,
                            long* sizes, int* cancelFlag)
     {
-        bool added = false;
-        try
+        fixed (float* data = input)
         {
-            _handle.DangerousAddRef(ref added);
-            fixed (float* data = input)
+            try
             {
-                NativeModel.ThrowIfFailed(NativeMethods.ModelRunCancellable(_handle.DangerousGetHandle(), data,
-                    input.Length, batch, height, width, count, outputs, sizes, cancelFlag));
+                NativeModel.ThrowIfFailed(NativeMethods.ModelRunCancellable(Handle, data, input.Length, batch, height,
+                    width, count, outputs, sizes, cancelFlag));
             }
-        }
-        catch (ObjectDisposedException)
-        {
-            throw new ObjectDisposedException(nameof(FasterNetModel));
-        }
-        finally
-        {
-            if (added)
-                _handle.DangerousRelease();
+            catch (ObjectDisposedException)
+            {
+                throw new ObjectDisposedException(nameof(FasterNetModel));
+            }
         }
     }
 

@@ -37,5 +37,18 @@ public sealed record ModelOptions
     /// <summary>float32 (default) or bfloat16 matrix products.</summary>
     public Precision Precision { get; init; } = Precision.Float32;
 
+    /// <summary>
+    /// Activation memory the model keeps between runs for reuse (one buffer per call that was in flight),
+    /// at most this many bytes; the least recently used buffers beyond it are freed. 0 means no limit.
+    /// </summary>
+    public long MaxIdleScratchBytes { get; init; }
+
+    /// <summary>
+    /// When set, activation buffers unused for this long are freed (checked every half of it), so memory
+    /// taken by a burst of large inputs goes back once the burst is over. Null: kept until
+    /// <see cref="FasterNetModel.TrimScratch"/> or Dispose.
+    /// </summary>
+    public TimeSpan? TrimScratchAfterIdle { get; init; }
+
     public static ModelOptions Default { get; } = new();
 }

@@ -109,6 +109,9 @@ typedef struct fasternet_model_options {
     int32_t num_threads;              /* 0: the number of cores */
     fasternet_kernel_set kernel_set;  /* AUTO: the process-wide choice */
     fasternet_precision precision;    /* FLOAT32 (default) or BFLOAT16 */
+    /* Activation memory kept for reuse between runs (one buffer per run that was in flight),
+       at most this many bytes; the least recently used buffers beyond it are freed. 0: no limit. */
+    int64_t max_idle_scratch_bytes;
 } fasternet_model_options;
 
 /*
@@ -182,6 +185,18 @@ FASTERNET_API fasternet_status fasternet_model_create_random(const fasternet_mod
                                                              fasternet_model** model);
 
 FASTERNET_API void fasternet_model_destroy(fasternet_model* model);
+
+/*
+ * Frees the model's idle activation buffers unused for at least idle_seconds (0: all of them);
+ * freed_bytes (may be null) receives how many bytes were freed. Safe while other threads run
+ * the model: buffers in use are not idle.
+ */
+FASTERNET_API fasternet_status fasternet_model_trim_scratch(const fasternet_model* model, double idle_seconds,
+                                                            int64_t* freed_bytes);
+
+/* Activation memory the model keeps idle between runs: bytes and buffers (either may be null). */
+FASTERNET_API fasternet_status fasternet_model_scratch_usage(const fasternet_model* model, int64_t* idle_bytes,
+                                                             int32_t* idle_buffers);
 
 /* The kernel set and thread count a model runs with. */
 FASTERNET_API fasternet_kernel_set fasternet_model_kernel_set(const fasternet_model* model);

@@ -33,7 +33,7 @@ struct ModelHandle {
 ModelHandle CreateRandom(const fasternet_model_config& config, int threads,
                          fasternet_kernel_set set = FASTERNET_KERNELS_AUTO) {
     ModelHandle handle;
-    fasternet_model_options options{threads, set, FASTERNET_PRECISION_FLOAT32};
+    fasternet_model_options options{threads, set, FASTERNET_PRECISION_FLOAT32, 0};
     EXPECT_EQ(fasternet_model_create_random(&config, 42, &options, &handle.model), FASTERNET_OK)
         << fasternet_last_error();
     return handle;

@@ -4,22 +4,6 @@ using FasterNet.Interop;
 
 namespace FasterNet.Native;
 
-/// <summary>Owns a native fasternet_model; released exactly once, even if Dispose is never called.</summary>
-internal sealed class ModelHandle : SafeHandle
-{
-    public ModelHandle() : base(0, ownsHandle: true) { }
-
-    public override bool IsInvalid => handle == 0;
-
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.ModelDestroy(handle);
-        return true;
-    }
-
-    internal void Attach(nint pointer) => SetHandle(pointer);
-}
-
 /// <summary>
 /// The one place that talks to the raw bindings: marshals specs and state_dicts, and turns
 /// native status codes into typed exceptions with the native message.
@@ -39,7 +23,7 @@ internal static unsafe class NativeModel
             Status.MissingTensor or Status.UnexpectedTensor => new StateDictMismatchException(message),
             Status.InvalidArgument => new InvalidModelInputException(message),
             Status.Unsupported => new NotSupportedByRuntimeException(message),
-            Status.OutOfMemory => new InsufficientMemoryException(message),
+            Status.OutOfMemory => new RuntimeOutOfMemoryException(message),
             Status.Cancelled => new OperationCanceledException(message),
             _ => new FasterNetException($"native runtime error ({status}): {message}"),
         };
@@ -81,6 +65,7 @@ internal static unsafe class NativeModel
         NumThreads = options.Threads,
         KernelSet = (Interop.KernelSet)(int)options.KernelSet,
         Precision = (Interop.Precision)(int)options.Precision,
+        MaxIdleScratchBytes = options.MaxIdleScratchBytes,
     };
 
     internal static (long Macs, long Parameters) Cost(ModelSpec spec, int height, int width)
@@ -116,13 +101,11 @@ internal static unsafe class NativeModel
                 for (int d = 0; d < tensor.Rank; d++)
                     views[i].Shape[d] = tensor.Dimension(d);
             }
-            var handle = new ModelHandle();
-            nint pointer;
+            ModelHandle handle;
             fixed (Interop.Tensor* tensors = views)
             {
-                ThrowIfFailed(NativeMethods.ModelCreate(&config, tensors, views.Length, &nativeOptions, &pointer));
+                ThrowIfFailed(NativeMethods.ModelCreate(&config, tensors, views.Length, &nativeOptions, out handle));
             }
-            handle.Attach(pointer);
             return handle;
         }
         finally
@@ -139,10 +122,7 @@ internal static unsafe class NativeModel
     {
         ModelConfig config = ToNative(spec);
         Interop.ModelOptions nativeOptions = ToNative(options);
-        var handle = new ModelHandle();
-        nint pointer;
-        ThrowIfFailed(NativeMethods.ModelCreateRandom(&config, seed, &nativeOptions, &pointer));
-        handle.Attach(pointer);
+        ThrowIfFailed(NativeMethods.ModelCreateRandom(&config, seed, &nativeOptions, out ModelHandle handle));
         return handle;
     }
 }

@@ -2,6 +2,7 @@
 // the thread-local last-error message. Nothing C++ crosses this boundary.
 #include <omp.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -102,7 +103,14 @@ fasternet::Model* CreateModel(const fasternet_model_config* config, const faster
     int threads;
     fasternet_precision precision;
     ResolveOptions(options, set, threads, precision);
-    return new fasternet::Model(architecture, state_dict, set, threads, precision);
+    const int64_t max_idle_scratch = options ? options->max_idle_scratch_bytes : 0;
+    if (max_idle_scratch < 0) {
+        Fail(FASTERNET_INVALID_ARGUMENT, "max_idle_scratch_bytes must be 0 (no limit) or positive, got ",
+             max_idle_scratch);
+    }
+    auto model = std::make_unique<fasternet::Model>(architecture, state_dict, set, threads, precision);
+    model->scratch_pool().set_max_idle_bytes(static_cast<size_t>(max_idle_scratch));
+    return model.release();
 }
 
 }  // namespace
@@ -179,6 +187,30 @@ fasternet_status fasternet_model_create_random(const fasternet_model_config* con
 }
 
 void fasternet_model_destroy(fasternet_model* model) { delete model; }
+
+fasternet_status fasternet_model_trim_scratch(const fasternet_model* model, double idle_seconds,
+                                              int64_t* freed_bytes) {
+    return Guard([&] {
+        RequireNotNull(model, "model");
+        if (!(idle_seconds >= 0.0 && idle_seconds <= 1e9)) {
+            Fail(FASTERNET_INVALID_ARGUMENT, "idle_seconds must be 0..1e9, got ", idle_seconds);
+        }
+        const auto idle = std::chrono::duration_cast<fasternet::ScratchPool::Clock::duration>(
+            std::chrono::duration<double>(idle_seconds));
+        const size_t freed = model->model->scratch_pool().Trim(idle);
+        if (freed_bytes) *freed_bytes = static_cast<int64_t>(freed);
+    });
+}
+
+fasternet_status fasternet_model_scratch_usage(const fasternet_model* model, int64_t* idle_bytes,
+                                               int32_t* idle_buffers) {
+    return Guard([&] {
+        RequireNotNull(model, "model");
+        const fasternet::ScratchPool& pool = model->model->scratch_pool();
+        if (idle_bytes) *idle_bytes = static_cast<int64_t>(pool.idle_bytes());
+        if (idle_buffers) *idle_buffers = static_cast<int32_t>(pool.idle_buffers());
+    });
+}
 
 fasternet_kernel_set fasternet_model_kernel_set(const fasternet_model* model) {
     return model ? model->model->kernel_set() : FASTERNET_KERNELS_AUTO;

@@ -540,23 +540,12 @@ std::shared_ptr<Model::Plan> Model::MakePlan(int batch, int height, int width) c
 }
 
 std::unique_ptr<Scratch> Model::AcquireScratch(size_t floats) const {
-    std::unique_ptr<Scratch> scratch;
-    {
-        std::lock_guard<std::mutex> lock(scratch_mutex_);
-        if (!free_scratch_.empty()) {
-            scratch = std::move(free_scratch_.back());
-            free_scratch_.pop_back();
-        }
-    }
-    if (!scratch) scratch = std::make_unique<Scratch>();
-    if (scratch->buffer.size() < floats) scratch->buffer.Resize(floats);
+    auto scratch = std::make_unique<Scratch>();
+    scratch->buffer = scratch_pool_.Acquire(floats);
     return scratch;
 }
 
-void Model::ReleaseScratch(std::unique_ptr<Scratch> scratch) const {
-    std::lock_guard<std::mutex> lock(scratch_mutex_);
-    free_scratch_.push_back(std::move(scratch));
-}
+void Model::ReleaseScratch(std::unique_ptr<Scratch> scratch) const { scratch_pool_.Release(std::move(scratch->buffer)); }
 
 std::shared_ptr<const Model::Plan> Model::PlanFor(int batch, int height, int width) const {
     if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);

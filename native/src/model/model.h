@@ -14,6 +14,7 @@
 #include "kernels/bf16.h"
 #include "kernels/kernels.h"
 #include "model/architecture.h"
+#include "model/scratch_pool.h"
 #include "model/state_dict.h"
 
 namespace fasternet {
@@ -68,6 +69,8 @@ public:
     int num_threads() const { return num_threads_; }
     fasternet_precision precision() const { return precision_; }
     const char* precision_kernels_name() const { return bf16_kernels_ ? bf16_kernels_->name : ""; }
+    // Activation memory kept between runs (bounded, trimmable; see scratch_pool.h).
+    ScratchPool& scratch_pool() const { return scratch_pool_; }
     int output_count() const { return architecture_.backbone() ? static_cast<int>(stages_.size()) : 1; }
 
     // NCHW shape of output `index` for an input of batch x height x width.
@@ -114,13 +117,12 @@ private:
     PackedLinear pre_head_;  // 1x1 conv to feature_dim, activation
     PackedLinear head_;      // linear to classes, bias
 
-    mutable std::mutex scratch_mutex_;
-    mutable std::vector<std::unique_ptr<Scratch>> free_scratch_;
-
     // The last few input geometries' plans, most recently used first.
     static constexpr size_t kCachedPlans = 4;
     mutable std::mutex plan_mutex_;
     mutable std::vector<std::shared_ptr<const Plan>> plans_;
+
+    mutable ScratchPool scratch_pool_;
 };
 
 }  // namespace fasternet

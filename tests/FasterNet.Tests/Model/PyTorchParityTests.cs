@@ -56,11 +56,17 @@ public class PyTorchParityTests
         ExpectLogits(model, "tiny", "2x3x32x32");
     }
 
-    [TestCaseSource(nameof(KernelSetsAndThreads))]
+    // The reference set runs T0 with 2 threads only (same kernels as 1 thread, half the time): the case
+    // is left out of the list rather than reported as a pass that ran nothing.
+    private static IEnumerable<TestCaseData> T0KernelSetsAndThreads() =>
+        from set in Fixtures.SupportedKernelSets()
+        from threads in new[] { 1, 2 }
+        where !(set == KernelSet.Reference && threads == 1)
+        select new TestCaseData(set, threads).SetArgDisplayNames(set.ToString(), $"{threads} threads");
+
+    [TestCaseSource(nameof(T0KernelSetsAndThreads))]
     public void FasterNetT0MatchesPyTorch(KernelSet set, int threads)
     {
-        if (set == KernelSet.Reference && threads == 1)
-            Assert.Pass("the reference set is covered with 2 threads (same kernels, half the time)");
         // Official-format checkpoint, fp16 storage, randomized batch norms.
         using var model = FasterNetModel.FromCheckpoint(ModelSpec.T0, Fixtures.Path("t0/weights.pth"),
             new ModelOptions { KernelSet = set, Threads = threads });
