@@ -303,7 +303,10 @@ test_old_cpus() {
   for cpu in Westmere:reference Haswell:avx2; do
     local model="${cpu%%:*}" expected="${cpu##*:}" out
     log "native tests under qemu-x86_64 -cpu $model"
-    env -u OMP_NUM_THREADS qemu-x86_64 -cpu "$model" "$tests" --gtest_brief=1 || status=1
+    # Left out: the peak-FLOPS sanity bound (> 0.1 GFLOP/s) measures the emulator, which runs scalar code
+    # at about 0.05 GFLOP/s.
+    env -u OMP_NUM_THREADS qemu-x86_64 -cpu "$model" "$tests" --gtest_brief=1 \
+      --gtest_filter=-CApi.PeakAndBandwidthAreMeasuredAndBadArgumentsRefused || status=1
     log "end-to-end under qemu-x86_64 -cpu $model (dispatch must pick $expected)"
     out="$(env -u OMP_NUM_THREADS qemu-x86_64 -cpu "$model" "$driver" --kernels auto --threads 1,2 \
       --config "$tiny/config.json" --weights "$weights" --input "$tiny/input_2x3x32x32.npy" \
