@@ -7,6 +7,7 @@
 #   ./build.sh arm64      cross-build the linux-arm64 native library and native tests
 #   ./build.sh test-arm64 run the arm64 native tests under qemu-aarch64
 #   ./build.sh bindings   regenerate bindings/generated/NativeMethods.g.cs
+#   ./build.sh deploy-check  validate deploy/ (Kubernetes + KServe manifests) offline
 #   ./build.sh win-x64    cross-build libfasternet.dll with mingw-w64 (artifacts/native/win-x64/)
 #   ./build.sh test-win-x64  CTest + end-to-end PyTorch check + the NUnit suite under wine64
 #   ./build.sh test-managed-arm64  the NUnit suite (parity, loading, bad input) under qemu-aarch64
@@ -79,9 +80,11 @@ run_tests() {
 
   log "managed tests (NUnit)"
   rm -rf "$trx_dir"
-  dotnet test "$ROOT/tests/FasterNet.Tests/FasterNet.Tests.csproj" -c "$CONFIG" --no-build -nologo \
-    --logger "trx;LogFileName=results.trx" --results-directory "$trx_dir" || status=1
-  local trx="$trx_dir/results.trx"
+  local project
+  for project in FasterNet.Tests FasterNet.Server.Tests; do
+  dotnet test "$ROOT/tests/$project/$project.csproj" -c "$CONFIG" --no-build -nologo \
+    --logger "trx;LogFileName=$project.trx" --results-directory "$trx_dir" || status=1
+  local trx="$trx_dir/$project.trx"
   if [ -f "$trx" ]; then
     local counters
     counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
@@ -91,13 +94,31 @@ run_tests() {
     passed=$((passed + p))
     failed=$((failed + f))
   else
-    echo "NUnit wrote no results" >&2
+    echo "NUnit wrote no results for $project" >&2
     status=1
   fi
+  done
   echo
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ] || status=1
   return $status
+}
+
+# Validates deploy/ offline: Kubernetes schemas (npm kubernetes-models 5.1.0 + js-yaml, installed into
+# build/deploy-check), KServe objects' fields, and ports / probe paths against the server's.
+deploy_check() {
+  ensure_apt nodejs
+  command -v npm >/dev/null || ensure_apt npm
+  local dir="$ROOT/build/deploy-check"
+  if [ ! -d "$dir/node_modules/kubernetes-models" ] || [ ! -d "$dir/node_modules/js-yaml" ]; then
+    log "npm: kubernetes-models 5.1.0 and js-yaml into build/deploy-check"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --silent kubernetes-models@5.1.0 js-yaml@4.1.0
+  fi
+  log "deploy/: manifests against the Kubernetes schemas and the server's ports and probe paths"
+  # ES modules resolve packages beside the script, not through NODE_PATH: run a copy from there.
+  cp "$ROOT/deploy/validate.mjs" "$dir/validate.mjs"
+  node "$dir/validate.mjs" "$ROOT/deploy"
 }
 
 main_job() {
@@ -112,6 +133,7 @@ case "${1:-build}" in
   build) build_all ;;
   run) build_all; main_job ;;
   test) build_all; run_tests ;;
+  deploy-check) deploy_check ;;
   bindings)
     dotnet run -c "$CONFIG" --project "$ROOT/bindings/FasterNet.Bindings.Generator" -- \
       --header native/include/fasternet.h --output bindings/generated/NativeMethods.g.cs ;;

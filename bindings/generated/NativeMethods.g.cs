@@ -31,6 +31,15 @@ internal static unsafe partial class NativeMethods
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial uint CpuFeatures();
 
+    /// <summary>
+    /// This CPU as the kernels see it, as text (one fact a line): model, logical cores,
+    /// features, cache sizes (CPUID or sysfs) and the tile and blocking choices derived
+    /// from them per kernel set. The string lives as long as the library.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_cpu_report")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial byte* CpuReport();
+
     /// <summary>The kernel set used by models created with FASTERNET_KERNELS_AUTO.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_active_kernel_set")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -101,6 +110,18 @@ internal static unsafe partial class NativeMethods
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial int ModelNumThreads(nint model);
 
+    /// <summary>
+    /// The precision a model runs with, and the name of its bf16 kernels ("avx512_bf16", "amx_bf16",
+    /// "reference_bf16"; "" for a float32 model).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_model_precision")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Precision ModelPrecision(nint model);
+
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_model_precision_kernels")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial byte* ModelPrecisionKernels(nint model);
+
     /// <summary>Number of outputs: 1 for a classifier (logits), num_stages for a backbone.</summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_model_output_count")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -167,6 +188,15 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "fasternet_measure_peak")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status MeasurePeak(int threads, double seconds, double* gflops);
+
+    /// <summary>
+    /// Measured bf16 throughput in GFLOP/s: VDPBF16PS (AVX512-BF16), 4 flops per fp32
+    /// lane (two products and their sums). FASTERNET_UNSUPPORTED where the CPU lacks it.
+    /// (AMX tile throughput is not measured yet.)
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_measure_bf16_peak")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status MeasureBf16Peak(int threads, double seconds, double* gflops);
 
     /// <summary>
     /// Measured memory bandwidth in GB/s (triad a[i] = b[i] + s * c[i]: 3 arrays of
@@ -268,6 +298,20 @@ internal enum CpuFeature : int
     Neon = 0x80,
 }
 
+/// <summary>
+/// Arithmetic of the network's GEMMs. BFLOAT16: weights (after batch-norm
+/// folding) and GEMM inputs rounded to bf16 (nearest even), fp32 accumulation,
+/// fp32 bias, activation, residual stream and output. Runs on AMX or
+/// AVX512-BF16, or on the reference kernels (slow, exact rounding); elsewhere
+/// model creation fails with FASTERNET_UNSUPPORTED.
+/// </summary>
+/// <remarks>C: <c>fasternet_precision</c>.</remarks>
+internal enum Precision : int
+{
+    Float32 = 0,
+    Bfloat16 = 1,
+}
+
 /// <summary>The operators of the paper's Table 1, each a 3x3 conv variant with stride 1 and padding 1.</summary>
 /// <remarks>C: <c>fasternet_operator</c>.</remarks>
 internal enum Operator : int
@@ -309,9 +353,9 @@ internal unsafe struct ModelConfig
     public int Backbone; // backbone, offset 80
 }
 
-/// <summary>Run-time options of a model. Zero-initialised options mean: all cores, best kernel set.</summary>
+/// <summary>Run-time options of a model. Zero-initialised options mean: all cores, best kernel set, float32.</summary>
 /// <remarks>
-/// C: <c>fasternet_model_options</c>, sizeof 8, alignof 4 (clang, x86_64-pc-linux-gnu).
+/// C: <c>fasternet_model_options</c>, sizeof 12, alignof 4 (clang, x86_64-pc-linux-gnu).
 /// The generator checked that this C# layout matches; <see cref="NativeLayout"/> checks it at run time.
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
@@ -319,6 +363,7 @@ internal struct ModelOptions
 {
     public int NumThreads; // num_threads, offset 0
     public KernelSet KernelSet; // kernel_set, offset 4
+    public Precision Precision; // precision, offset 8
 }
 
 /// <summary>
@@ -401,9 +446,10 @@ internal static unsafe class NativeLayout
             ("offsetof(fasternet_model_config, feature_dim)", 72, (byte*)&modelConfigValue.FeatureDim - (byte*)&modelConfigValue),
             ("offsetof(fasternet_model_config, activation)", 76, (byte*)&modelConfigValue.Activation - (byte*)&modelConfigValue),
             ("offsetof(fasternet_model_config, backbone)", 80, (byte*)&modelConfigValue.Backbone - (byte*)&modelConfigValue),
-            ("sizeof(fasternet_model_options)", 8, sizeof(ModelOptions)),
+            ("sizeof(fasternet_model_options)", 12, sizeof(ModelOptions)),
             ("offsetof(fasternet_model_options, num_threads)", 0, (byte*)&modelOptionsValue.NumThreads - (byte*)&modelOptionsValue),
             ("offsetof(fasternet_model_options, kernel_set)", 4, (byte*)&modelOptionsValue.KernelSet - (byte*)&modelOptionsValue),
+            ("offsetof(fasternet_model_options, precision)", 8, (byte*)&modelOptionsValue.Precision - (byte*)&modelOptionsValue),
             ("sizeof(fasternet_tensor)", 88, sizeof(Tensor)),
             ("offsetof(fasternet_tensor, name)", 0, (byte*)&tensorValue.Name - (byte*)&tensorValue),
             ("offsetof(fasternet_tensor, data)", 8, (byte*)&tensorValue.Data - (byte*)&tensorValue),

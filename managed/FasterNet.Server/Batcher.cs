@@ -20,6 +20,15 @@ internal sealed class Batcher(int capacity, int maxBatchSize, TimeSpan maxQueueD
         }
     }
 
+    public bool IsClosed
+    {
+        get
+        {
+            lock (_lock)
+                return _closed;
+        }
+    }
+
     /// <summary>False when the queue is full or closed.</summary>
     public bool TryEnqueue(InferenceWork work)
     {

@@ -126,7 +126,10 @@ public sealed class InferenceServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Readiness false and no new work; queued work still runs.</summary>
+    /// <summary>
+    /// Readiness false; requests arriving from now on get 503, requests that arrived before are still queued
+    /// and run (Kestrel waits for them while it stops).
+    /// </summary>
     public void BeginDrain()
     {
         _draining = true;
@@ -143,10 +146,13 @@ public sealed class InferenceServer : IAsyncDisposable
     public async Task StopAsync()
     {
         BeginDrain();
+        await _app.StopAsync().ConfigureAwait(false); // in-flight requests finish (bounded by the drain time)
         TimeSpan drain = TimeSpan.FromSeconds(Configuration.DrainTimeoutSeconds);
         foreach (ServedModel model in _models.Values)
+        {
+            model.CloseQueue();
             model.WaitDrained(drain);
-        await _app.StopAsync().ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()

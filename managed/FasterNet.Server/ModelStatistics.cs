@@ -16,7 +16,7 @@ internal sealed class ModelStatistics
     private readonly string _model;
 
     private long _successCount, _successNs, _failureCount, _failureNs, _queueCount, _queueNs;
-    private long _computeCount, _computeNs, _inferenceCount, _executionCount, _cancelledInQueue, _lastInferenceMs;
+    private long _computeCount, _computeNs, _inferenceCount, _executionCount, _cancelledInQueue, _lastInferenceMs, _taken;
 
     public ModelStatistics(MetricFactory metrics, string model)
     {
@@ -43,6 +43,11 @@ internal sealed class ModelStatistics
     public long CancelledInQueue => Interlocked.Read(ref _cancelledInQueue);
     public long InferenceCount => Interlocked.Read(ref _inferenceCount);
     public long ExecutionCount => Interlocked.Read(ref _executionCount);
+
+    /// <summary>Requests executors have taken from the queue (run or about to run).</summary>
+    public long Taken => Interlocked.Read(ref _taken);
+
+    public void TakenFromQueue(int requests) => Interlocked.Add(ref _taken, requests);
 
     public void PendingChanged(int delta) => _pending.Inc(delta);
 

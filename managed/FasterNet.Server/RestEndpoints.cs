@@ -64,9 +64,13 @@ internal static class RestEndpoints
 
     private static async Task InferAsync(HttpContext http, InferenceServer server, string name, string? version)
     {
-        ServedModel model = server.Core.FindModel(name, version);
+        // Only requests that arrive after SIGTERM are turned away; earlier ones finish.
         if (server.IsDraining)
             throw new InferenceException(InferenceErrorKind.Unavailable, "the server is shutting down", "shutting_down");
+        ServedModel model = server.Core.FindModel(name, version);
+        // Overloaded: answer before reading (and paying for) the body; the queue's own check stays the exact one.
+        if (model.QueueLength >= model.Configuration.MaxQueueSize)
+            throw model.RejectQueueFull();
         CancellationToken clientGone = http.RequestAborted;
         byte[] body = await RestProtocol.ReadBodyAsync(http.Request, server.Configuration.MaxRequestBodyBytes, clientGone);
         (InferenceRequest request, bool binaryOutput) =

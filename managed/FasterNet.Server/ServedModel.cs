@@ -85,6 +85,7 @@ public sealed class ServedModel : IDisposable
         ["executors"] = _executors.Length,
         ["threads_per_executor"] = ThreadsPerExecutor,
         ["kernel_set"] = _executors[0].KernelSet.ToString().ToLowerInvariant(),
+        ["precision"] = Configuration.Precision,
         ["max_batch_size"] = Configuration.MaxBatchSize,
         ["max_queue_delay_us"] = Configuration.MaxQueueDelayUs,
         ["max_queue_size"] = Configuration.MaxQueueSize,
@@ -100,7 +101,7 @@ public sealed class ServedModel : IDisposable
         int threads = configuration.Threads > 0
             ? configuration.Threads
             : Math.Max(1, Environment.ProcessorCount / configuration.Executors);
-        var options = new ModelOptions { Threads = threads };
+        var options = new ModelOptions { Threads = threads, Precision = configuration.ParsedPrecision };
         bool builtIn = configuration.Config is null &&
                        (configuration.Variant is null || configuration.Variant == DefaultModel.Name);
         IReadOnlyList<string>? labels;
@@ -120,7 +121,8 @@ public sealed class ServedModel : IDisposable
                 ? ModelSpec.FromJson(configuration.Config)
                 : ModelSpec.FromName(configuration.Variant!);
             labels = spec.NumClasses == ImageNetClasses.Names.Count ? ImageNetClasses.Names : null;
-            preprocessor = configuration.Config is not null ? TryModelPreprocessor(configuration.Config) : Preprocessor.ForImageNet();
+            // The config's own preprocessing (ImageNet's values where it says nothing); a bad value fails at start.
+            preprocessor = configuration.Config is not null ? Preprocessor.FromModelConfig(configuration.Config) : Preprocessor.ForImageNet();
             if (configuration.Weights is not null && !File.Exists(configuration.Weights))
                 throw new FileNotFoundException($"model {configuration.EffectiveName}: weights file '{configuration.Weights}' does not exist");
             load = () => configuration.Weights is null
@@ -146,18 +148,6 @@ public sealed class ServedModel : IDisposable
         return model;
     }
 
-    private static Preprocessor TryModelPreprocessor(string configPath)
-    {
-        try
-        {
-            return Preprocessor.FromModelConfig(configPath);
-        }
-        catch (Exception e) when (e is FasterNetException or ArgumentException or System.Text.Json.JsonException)
-        {
-            return Preprocessor.ForImageNet();
-        }
-    }
-
     private void WarmUpAndStart()
     {
         int size = Preprocessor.Options.Size;
@@ -180,8 +170,6 @@ public sealed class ServedModel : IDisposable
     public async Task<float[][]> InferAsync(float[] input, int batch, int height, int width, long? timeoutUs,
                                             CancellationToken clientGone)
     {
-        if (!_ready)
-            throw new InferenceException(InferenceErrorKind.Unavailable, $"model {Name} is not ready", "shutting_down");
         if (batch > Configuration.MaxBatchSize)
             throw Reject(InferenceErrorKind.BadRequest,
                 $"the request's batch of {batch} exceeds max_batch_size {Configuration.MaxBatchSize} of model {Name}",
@@ -211,8 +199,9 @@ public sealed class ServedModel : IDisposable
         {
             work.DisposeTokens();
             Statistics.Finished(false, start);
-            throw Reject(InferenceErrorKind.Unavailable,
-                $"model {Name}'s queue is full ({Configuration.MaxQueueSize} requests waiting); retry later", "queue_full");
+            throw _batcher.IsClosed
+                ? Reject(InferenceErrorKind.Unavailable, $"model {Name} is shutting down", "shutting_down")
+                : RejectQueueFull();
         }
         Statistics.PendingChanged(+1);
         // Taken out of the queue when the client leaves or the deadline passes: such work never runs.
@@ -241,6 +230,9 @@ public sealed class ServedModel : IDisposable
         }
     }
 
+    internal InferenceException RejectQueueFull() => Reject(InferenceErrorKind.Unavailable,
+        $"model {Name}'s queue is full ({Configuration.MaxQueueSize} requests waiting); retry later", "queue_full");
+
     private InferenceException Reject(InferenceErrorKind kind, string message, string reason)
     {
         Statistics.Rejected(reason);
@@ -252,6 +244,7 @@ public sealed class ServedModel : IDisposable
         float[] batchInput = [];
         while (_batcher.Take() is { } batch)
         {
+            Statistics.TakenFromQueue(batch.Count);
             ExecutorGate?.Wait();
             try
             {
@@ -367,8 +360,11 @@ public sealed class ServedModel : IDisposable
         return outputs;
     }
 
-    /// <summary>Readiness goes false and the queue closes; executors finish what is queued and running.</summary>
-    public void BeginDrain()
+    /// <summary>Readiness goes false; requests that already arrived are still queued and run.</summary>
+    public void BeginDrain() => _ready = false;
+
+    /// <summary>No more work is queued; executors finish what is queued and running, then stop.</summary>
+    public void CloseQueue()
     {
         _ready = false;
         _batcher.Close();
@@ -389,7 +385,7 @@ public sealed class ServedModel : IDisposable
 
     public void Dispose()
     {
-        BeginDrain();
+        CloseQueue();
         ExecutorGate?.Set();
         if (WaitDrained(TimeSpan.FromSeconds(30)))
         {

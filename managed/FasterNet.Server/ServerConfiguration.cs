@@ -21,6 +21,16 @@ public sealed record ModelConfiguration
     /// <summary>Threads per executor; 0: the cores divided evenly between the executors.</summary>
     public int Threads { get; init; }
 
+    /// <summary>"fp32" (default) or "bf16": the arithmetic of the matrix products (ModelOptions.Precision).</summary>
+    public string Precision { get; init; } = "fp32";
+
+    internal FasterNet.Precision ParsedPrecision => Precision switch
+    {
+        "fp32" => FasterNet.Precision.Float32,
+        "bf16" => FasterNet.Precision.BFloat16,
+        _ => throw new ArgumentException($"model {EffectiveName}: precision must be \"fp32\" or \"bf16\", got \"{Precision}\""),
+    };
+
     /// <summary>Executors (concurrent native calls) of this model.</summary>
     public int Executors { get; init; } = 1;
 
@@ -47,6 +57,7 @@ public sealed record ModelConfiguration
             throw new ArgumentException($"model {EffectiveName}: executors must be at least 1, got {Executors}");
         if (Threads < 0)
             throw new ArgumentException($"model {EffectiveName}: threads must be 0 (automatic) or more, got {Threads}");
+        _ = ParsedPrecision;
         if (MaxBatchSize < 1)
             throw new ArgumentException($"model {EffectiveName}: max_batch_size must be at least 1, got {MaxBatchSize}");
         if (MaxQueueDelayUs < 0)

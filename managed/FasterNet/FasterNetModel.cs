@@ -20,6 +20,8 @@ public sealed unsafe class FasterNetModel : IDisposable
         _handle = handle;
         KernelSet = (KernelSet)(int)NativeMethods.ModelKernelSet(handle.DangerousGetHandle());
         Threads = NativeMethods.ModelNumThreads(handle.DangerousGetHandle());
+        Precision = (Precision)(int)NativeMethods.ModelPrecision(handle.DangerousGetHandle());
+        PrecisionKernels = NativeModel.Utf8(NativeMethods.ModelPrecisionKernels(handle.DangerousGetHandle())) ?? "";
         OutputCount = NativeMethods.ModelOutputCount(handle.DangerousGetHandle());
     }
 
@@ -27,6 +29,12 @@ public sealed unsafe class FasterNetModel : IDisposable
 
     /// <summary>The kernel set the model runs with (never Auto).</summary>
     public KernelSet KernelSet { get; }
+
+    /// <summary>float32 or bfloat16 matrix products.</summary>
+    public Precision Precision { get; }
+
+    /// <summary>The bf16 kernels of a bfloat16 model ("avx512_bf16", "amx_bf16", "reference_bf16"); "" for float32.</summary>
+    public string PrecisionKernels { get; }
 
     /// <summary>Threads each call uses.</summary>
     public int Threads { get; }
@@ -36,6 +44,33 @@ public sealed unsafe class FasterNetModel : IDisposable
 
     /// <summary>The naming the weights came in (official or timm); null for random weights.</summary>
     public CheckpointLayout? WeightsLayout { get; }
+
+    /// <summary>The pre-processing the weights expect (a hub snapshot's pretrained_cfg); null when not known.</summary>
+    public PretrainedConfig? Pretrained { get; private set; }
+
+    /// <summary>Class names from the snapshot's config.json (label_names); null when it has none.</summary>
+    public IReadOnlyList<string>? ClassNames { get; private set; }
+
+    /// <summary>
+    /// Loads a Hugging Face hub snapshot folder (config.json beside model.safetensors or pytorch_model.bin, timm or
+    /// official names): the variant and class count come from config.json, the pre-processing from its
+    /// pretrained_cfg (<see cref="Pretrained"/>).
+    /// </summary>
+    /// <exception cref="ModelConfigException">A config.json field is missing or wrong.</exception>
+    /// <exception cref="CheckpointFormatException">No config.json or weights, or an unreadable file.</exception>
+    /// <exception cref="StateDictMismatchException">The weights do not fit the config's model.</exception>
+    public static FasterNetModel FromPretrained(string directory, ModelOptions? options = null) =>
+        FromPretrained(HubSnapshot.Open(directory), options);
+
+    /// <inheritdoc cref="FromPretrained(string, ModelOptions?)"/>
+    public static FasterNetModel FromPretrained(HubSnapshot snapshot, ModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        FasterNetModel model = FromCheckpoint(snapshot.Spec, snapshot.WeightsPath, options);
+        model.Pretrained = snapshot.Pretrained;
+        model.ClassNames = snapshot.LabelNames;
+        return model;
+    }
 
     /// <summary>
     /// Loads a PyTorch checkpoint (.pth) or a .safetensors file for <paramref name="spec"/>, in the official or timm

@@ -26,6 +26,18 @@ public static unsafe class Measurement
     }
 
     /// <summary>
+    /// bf16 throughput in GFLOP/s: VDPBF16PS (AVX512-BF16), 4 flops per fp32 lane, with
+    /// <paramref name="threads"/> threads (0 = all cores). AMX tiles are not measured yet.
+    /// </summary>
+    /// <exception cref="NotSupportedByRuntimeException">The CPU has no AVX512-BF16.</exception>
+    public static double MeasureBf16PeakGflops(int threads, double seconds = 0.5)
+    {
+        double gflops;
+        NativeModel.ThrowIfFailed(NativeMethods.MeasureBf16Peak(threads, seconds, &gflops), "bf16 peak measurement");
+        return gflops;
+    }
+
+    /// <summary>
     /// Triad bandwidth (a = b + s * c) in GB/s over three arrays of <paramref name="bytes"/> / 3
     /// bytes each with <paramref name="threads"/> threads (0 = all cores).
     /// </summary>

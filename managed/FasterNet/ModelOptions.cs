@@ -12,6 +12,19 @@ public enum KernelSet
     Neon = 4,
 }
 
+/// <summary>Arithmetic of the network's matrix products.</summary>
+public enum Precision
+{
+    /// <summary>float32 throughout (the default).</summary>
+    Float32 = 0,
+    /// <summary>
+    /// Weights (after batch-norm folding) and GEMM inputs rounded to bfloat16, float32 accumulation, float32
+    /// bias, activation, residual stream and output. Needs AMX or AVX512-BF16, or <see cref="KernelSet.Reference"/>
+    /// (slow, exact rounding); elsewhere creating the model throws <see cref="FasterNetException"/>.
+    /// </summary>
+    BFloat16 = 1,
+}
+
 /// <summary>How a model runs. The defaults use every core and the best kernels.</summary>
 public sealed record ModelOptions
 {
@@ -20,6 +33,9 @@ public sealed record ModelOptions
 
     /// <summary>Which kernels to use; <see cref="KernelSet.Auto"/> picks the best the CPU supports.</summary>
     public KernelSet KernelSet { get; init; } = KernelSet.Auto;
+
+    /// <summary>float32 (default) or bfloat16 matrix products.</summary>
+    public Precision Precision { get; init; } = Precision.Float32;
 
     public static ModelOptions Default { get; } = new();
 }

@@ -9,6 +9,12 @@ public static unsafe class Runtime
     /// <summary>The native library's version.</summary>
     public static string Version => NativeModel.Utf8(NativeMethods.Version()) ?? "";
 
+    /// <summary>
+    /// This CPU as the kernels see it, one fact a line: model, cores, features, cache sizes
+    /// and the tile and blocking choices derived from them per kernel set.
+    /// </summary>
+    public static string CpuReport => NativeModel.Utf8(NativeMethods.CpuReport()) ?? "";
+
     /// <summary>CPU features the runtime found, e.g. ["avx2", "fma", "avx512f", ...].</summary>
     public static IReadOnlyList<string> CpuFeatures
     {

@@ -7,7 +7,9 @@
 // peak of one core (FASTERNET_PEAK_GFLOPS, default 216: the AVX-512 peak
 // measured on the reference machine); GB/s for the memory-bound pool/affine.
 // Times are CPU times of the calling thread, so other load on the machine
-// distorts them less than wall time.
+// distorts them less than wall time. The bf16 GEMMs (gemm_bf16/...) report
+// GFLOP/s, and bf16peak% when FASTERNET_BF16_PEAK_GFLOPS gives the bf16 peak
+// (`fasternet bench peak` measures it).
 //
 //   fasternet_kernel_bench --benchmark_filter='gemm/avx512'
 #include <benchmark/benchmark.h>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "common/aligned_buffer.h"
+#include "kernels/bf16.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 
@@ -134,6 +137,62 @@ void RegisterGemm(const KernelSet* kernels, const GemmShape& shape) {
             benchmark::ClobberMemory();
         }
         SetFlopCounters(state, 2.0 * shape.m * shape.k * shape.n);
+    });
+}
+
+// The same shapes on a bf16 set: weights rounded and packed once, A rounded as the kernel reads it.
+void RegisterBf16Gemm(const Bf16KernelSet* kernels, const GemmShape& shape) {
+    const std::string name = std::string("gemm_bf16/") + kernels->name + "/" + shape.model + "/m" +
+                             std::to_string(shape.m) + "_k" + std::to_string(shape.k) + "_n" + std::to_string(shape.n);
+    benchmark::RegisterBenchmark(name.c_str(), [kernels, shape](benchmark::State& state) {
+        const bool split = shape.k_split > 0;
+        const int64_t lda = split ? shape.k_split : shape.k;
+        const AlignedBuffer a = RandomBuffer(static_cast<size_t>(shape.m * lda), 1);
+        const AlignedBuffer a2 = RandomBuffer(static_cast<size_t>(shape.m * shape.k), 2);
+        const AlignedBuffer weights = RandomBuffer(static_cast<size_t>(shape.k) * shape.n, 3);
+        const size_t packed_size = PackedBf16PanelsSize(shape.k, shape.n);
+        const size_t weight_bytes = packed_size * sizeof(bf16);
+        const size_t copies = shape.cold ? (size_t{256} << 20) / weight_bytes + 1 : 1;
+        std::vector<AlignedBuffer> packed;
+        for (size_t i = 0; i < copies; ++i) {
+            packed.emplace_back((packed_size + 1) / 2);
+            PackBf16Panels(weights.data(), shape.k, shape.n, reinterpret_cast<bf16*>(packed.back().data()));
+        }
+        const AlignedBuffer bias = RandomBuffer(static_cast<size_t>(shape.n), 4);
+        const AlignedBuffer residual = RandomBuffer(static_cast<size_t>(shape.m * shape.n), 5);
+        AlignedBuffer c(static_cast<size_t>(shape.m * shape.n));
+        Bf16GemmArgs bf;
+        GemmArgs& args = bf.gemm;
+        args.m = shape.m;
+        args.k = shape.k;
+        args.n = shape.n;
+        args.a = a.data();
+        args.lda = lda;
+        if (split) {
+            args.a2 = a2.data() + shape.k_split;
+            args.lda2 = shape.k;
+            args.k_split = shape.k_split;
+        }
+        args.bias = shape.bias ? bias.data() : nullptr;
+        args.activation = shape.activation;
+        args.residual = shape.residual ? residual.data() : nullptr;
+        args.ldr = shape.n;
+        args.c = c.data();
+        args.ldc = shape.n;
+        size_t next = 0;
+        for (auto _ : state) {
+            bf.packed_b = reinterpret_cast<const bf16*>(packed[next].data());
+            next = (next + 1) % copies;
+            kernels->gemm(bf);
+            benchmark::ClobberMemory();
+        }
+        const double flops = 2.0 * shape.m * shape.k * shape.n;
+        state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+        const char* peak = std::getenv("FASTERNET_BF16_PEAK_GFLOPS");
+        if (peak && std::atof(peak) > 0.0) {
+            state.counters["bf16peak%"] = benchmark::Counter(flops * 1e-9 / std::atof(peak) * 100.0,
+                                                             benchmark::Counter::kIsIterationInvariantRate);
+        }
     });
 }
 
@@ -256,6 +315,10 @@ void RegisterKernelBenchmarks() {
         for (const ConvShape& shape : kConvShapes) RegisterConv(kernels, shape);
         RegisterPoolAndAffine(kernels);
     }
+    if (CpuFeatures() & kCpuAvx512bf16) {
+        for (const GemmShape& shape : kGemmShapes) RegisterBf16Gemm(Avx512Bf16Kernels(), shape);
+    }
+    RegisterBf16Gemm(ReferenceBf16Kernels(), kGemmShapes[0]);
     // The scalar reference on a few shapes, for the speed-up.
     const KernelSet* reference = ReferenceKernels();
     RegisterGemm(reference, kGemmShapes[0]);

@@ -44,7 +44,7 @@ void BM_Model(benchmark::State& state) {
     const Variant& v = kVariants[state.range(0)];
     const int batch = static_cast<int>(state.range(1));
     const fasternet_model_config config = ConfigOf(v);
-    fasternet_model_options options{static_cast<int32_t>(state.range(2)), FASTERNET_KERNELS_AUTO};
+    fasternet_model_options options{static_cast<int32_t>(state.range(2)), FASTERNET_KERNELS_AUTO, FASTERNET_PRECISION_FLOAT32};
     fasternet_model* model = nullptr;
     if (fasternet_model_create_random(&config, 1, &options, &model) != FASTERNET_OK) {
         state.SkipWithError(fasternet_last_error());

@@ -92,10 +92,23 @@ typedef struct fasternet_model_config {
     int32_t backbone;
 } fasternet_model_config;
 
-/* Run-time options of a model. Zero-initialised options mean: all cores, best kernel set. */
+/*
+ * Arithmetic of the network's GEMMs. BFLOAT16: weights (after batch-norm
+ * folding) and GEMM inputs rounded to bf16 (nearest even), fp32 accumulation,
+ * fp32 bias, activation, residual stream and output. Runs on AMX or
+ * AVX512-BF16, or on the reference kernels (slow, exact rounding); elsewhere
+ * model creation fails with FASTERNET_UNSUPPORTED.
+ */
+typedef enum fasternet_precision {
+    FASTERNET_PRECISION_FLOAT32 = 0,
+    FASTERNET_PRECISION_BFLOAT16 = 1
+} fasternet_precision;
+
+/* Run-time options of a model. Zero-initialised options mean: all cores, best kernel set, float32. */
 typedef struct fasternet_model_options {
     int32_t num_threads;              /* 0: the number of cores */
     fasternet_kernel_set kernel_set;  /* AUTO: the process-wide choice */
+    fasternet_precision precision;    /* FLOAT32 (default) or BFLOAT16 */
 } fasternet_model_options;
 
 /*
@@ -120,6 +133,13 @@ FASTERNET_API const char* fasternet_last_error(void);
 
 /* Bitmask of fasternet_cpu_feature found on this CPU. */
 FASTERNET_API uint32_t fasternet_cpu_features(void);
+
+/*
+ * This CPU as the kernels see it, as text (one fact a line): model, logical cores,
+ * features, cache sizes (CPUID or sysfs) and the tile and blocking choices derived
+ * from them per kernel set. The string lives as long as the library.
+ */
+FASTERNET_API const char* fasternet_cpu_report(void);
 
 /* The kernel set used by models created with FASTERNET_KERNELS_AUTO. */
 FASTERNET_API fasternet_kernel_set fasternet_active_kernel_set(void);
@@ -167,6 +187,11 @@ FASTERNET_API void fasternet_model_destroy(fasternet_model* model);
 FASTERNET_API fasternet_kernel_set fasternet_model_kernel_set(const fasternet_model* model);
 FASTERNET_API int32_t fasternet_model_num_threads(const fasternet_model* model);
 
+/* The precision a model runs with, and the name of its bf16 kernels ("avx512_bf16", "amx_bf16",
+ * "reference_bf16"; "" for a float32 model). */
+FASTERNET_API fasternet_precision fasternet_model_precision(const fasternet_model* model);
+FASTERNET_API const char* fasternet_model_precision_kernels(const fasternet_model* model);
+
 /* Number of outputs: 1 for a classifier (logits), num_stages for a backbone. */
 FASTERNET_API int32_t fasternet_model_output_count(const fasternet_model* model);
 
@@ -209,6 +234,13 @@ FASTERNET_API fasternet_status fasternet_model_run_cancellable(const fasternet_m
  * kernel set has.
  */
 FASTERNET_API fasternet_status fasternet_measure_peak(int32_t threads, double seconds, double* gflops);
+
+/*
+ * Measured bf16 throughput in GFLOP/s: VDPBF16PS (AVX512-BF16), 4 flops per fp32
+ * lane (two products and their sums). FASTERNET_UNSUPPORTED where the CPU lacks it.
+ * (AMX tile throughput is not measured yet.)
+ */
+FASTERNET_API fasternet_status fasternet_measure_bf16_peak(int32_t threads, double seconds, double* gflops);
 
 /*
  * Measured memory bandwidth in GB/s (triad a[i] = b[i] + s * c[i]: 3 arrays of

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <iterator>
 #include <random>
 #include <string>
 #include <thread>
@@ -31,7 +33,7 @@ struct ModelHandle {
 ModelHandle CreateRandom(const fasternet_model_config& config, int threads,
                          fasternet_kernel_set set = FASTERNET_KERNELS_AUTO) {
     ModelHandle handle;
-    fasternet_model_options options{threads, set};
+    fasternet_model_options options{threads, set, FASTERNET_PRECISION_FLOAT32};
     EXPECT_EQ(fasternet_model_create_random(&config, 42, &options, &handle.model), FASTERNET_OK)
         << fasternet_last_error();
     return handle;
@@ -80,6 +82,15 @@ TEST(CApi, VersionAndKernelSetQueries) {
     EXPECT_TRUE(fasternet_kernel_set_supported(FASTERNET_KERNELS_REFERENCE));
     EXPECT_STREQ(fasternet_kernel_set_name(FASTERNET_KERNELS_AVX512), "avx512");
     EXPECT_TRUE(fasternet_kernel_set_supported(fasternet_active_kernel_set()));
+}
+
+TEST(CApi, CpuReportNamesCachesAndTheActiveKernelSet) {
+    const std::string report = fasternet_cpu_report();
+    for (const char* line : {"cpu: ", "L1d: ", "L2:  ", "GEMM K chunk", "fused block hidden tile"}) {
+        EXPECT_NE(report.find(line), std::string::npos) << line << " missing from:\n" << report;
+    }
+    const std::string active = std::string("* ") + fasternet_kernel_set_name(fasternet_active_kernel_set()) + ":";
+    EXPECT_NE(report.find(active), std::string::npos) << report;
 }
 
 TEST(CApi, ClassifierProducesFiniteLogitsOfTheRightShape) {
@@ -157,6 +168,48 @@ TEST(CApi, ConcurrentCallersGetTheSameAnswer) {
     for (const auto& r : results) ExpectClose(r[0], expected[0], 0.0f);
 }
 
+// Plans are compiled per (batch, height, width), cached on the model (a few, least
+// recently used dropped) and shared: more shapes than the cache holds, run from many
+// callers at once, each must give exactly what a fresh model running only that shape gives.
+TEST(CApi, ShapesPlannedConcurrentlyOnOneModelMatchFreshSingleShapeModels) {
+    struct Shape {
+        int batch, height, width;
+    };
+    // Batch 1 at small sizes takes the channel-split path and the merge-as-GEMM path; larger ones the fused tiles.
+    const Shape shapes[] = {{1, 64, 64}, {2, 40, 56}, {3, 32, 32}, {1, 96, 72}, {2, 64, 48}, {1, 33, 47}};
+    for (int backbone = 0; backbone <= 1; ++backbone) {
+        fasternet_model_config config = TinyConfig();
+        config.backbone = backbone;
+        ModelHandle shared = CreateRandom(config, 2);
+        std::vector<std::vector<float>> inputs;
+        std::vector<std::vector<std::vector<float>>> expected;
+        for (size_t i = 0; i < std::size(shapes); ++i) {
+            const Shape& s = shapes[i];
+            inputs.push_back(RandomInput(size_t(s.batch) * 3 * s.height * s.width, 20 + static_cast<unsigned>(i)));
+            ModelHandle fresh = CreateRandom(config, 2);
+            expected.push_back(RunModel(fresh.model, inputs[i], s.batch, s.height, s.width));
+        }
+        std::vector<std::vector<std::vector<float>>> results(std::size(shapes));
+        std::vector<std::thread> callers;
+        for (size_t i = 0; i < std::size(shapes); ++i) {
+            callers.emplace_back([&, i] {
+                for (int repeat = 0; repeat < 3; ++repeat) {
+                    results[i] = RunModel(shared.model, inputs[i], shapes[i].batch, shapes[i].height, shapes[i].width);
+                }
+            });
+        }
+        for (auto& caller : callers) caller.join();
+        for (size_t i = 0; i < std::size(shapes); ++i) {
+            ASSERT_EQ(results[i].size(), expected[i].size()) << "shape " << i;
+            for (size_t o = 0; o < expected[i].size(); ++o) {
+                SCOPED_TRACE("backbone " + std::to_string(backbone) + ", shape " + std::to_string(i) + ", output " +
+                             std::to_string(o));
+                ExpectClose(results[i][o], expected[i][o], 0.0f);
+            }
+        }
+    }
+}
+
 TEST(CApi, BackboneReturnsFourNormalisedMaps) {
     fasternet_model_config config = TinyConfig();
     config.backbone = 1;
@@ -186,6 +239,23 @@ TEST(CApi, WrongInputSizeIsAClearError) {
     EXPECT_NE(std::string(fasternet_last_error()).find("too small"), std::string::npos) << fasternet_last_error();
     EXPECT_EQ(fasternet_model_run(nullptr, input.data(), 100, 1, 32, 32, 1, outputs, sizes),
               FASTERNET_INVALID_ARGUMENT);
+}
+
+TEST(CApi, Bf16PrecisionIsReportedAndAnUnknownPrecisionIsAClearError) {
+    const fasternet_model_config config = TinyConfig();
+    fasternet_model_options options{1, FASTERNET_KERNELS_REFERENCE, FASTERNET_PRECISION_BFLOAT16};
+    fasternet_model* model = nullptr;
+    ASSERT_EQ(fasternet_model_create_random(&config, 1, &options, &model), FASTERNET_OK) << fasternet_last_error();
+    EXPECT_EQ(fasternet_model_precision(model), FASTERNET_PRECISION_BFLOAT16);
+    EXPECT_STREQ(fasternet_model_precision_kernels(model), "reference_bf16");
+    fasternet_model_destroy(model);
+
+    int32_t bad = 7;
+    std::memcpy(&options.precision, &bad, sizeof bad);
+    model = nullptr;
+    EXPECT_EQ(fasternet_model_create_random(&config, 1, &options, &model), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_EQ(model, nullptr);
+    EXPECT_NE(std::string(fasternet_last_error()).find("unknown precision 7"), std::string::npos) << fasternet_last_error();
 }
 
 TEST(CApi, HugeInputIsRefusedBeforeAllocating) {

@@ -13,8 +13,8 @@
 
 #include "kernel_tester.h"
 #if defined(__x86_64__)
-#include "kernels/x86_avx2/depthwise_conv.h"
-#include "kernels/x86_avx512/depthwise_conv.h"
+#include "kernels/x86_avx2/kernels_avx2.h"
+#include "kernels/x86_avx512/kernels_avx512.h"
 #endif
 
 namespace fasternet::testing {

@@ -13,15 +13,23 @@ internal sealed record BenchmarkSettings(int Iterations, int Warmup, int Size, d
 /// <summary>One measured case: FasterNet, and ONNX Runtime beside it when asked.</summary>
 internal sealed record CaseResult(
     string Model, string Weights, int Batch, int Threads, int Size, string KernelSet, long MacsPerImage,
-    int Iterations, RunnerResult Ours, RunnerResult? Peer, double? MaxRelativeDifference)
+    int Iterations, RunnerResult Ours, RunnerResult? Peer, double? MaxRelativeDifference, string Precision = "fp32")
 {
-    /// <summary>Outputs further apart than this (relative to the largest ORT output) are a bug, not rounding.</summary>
-    public const double AgreementTolerance = 1e-4;
+    /// <summary>fp32 outputs further apart than this (relative to the largest ORT output) are a bug, not rounding.</summary>
+    public const double Float32AgreementTolerance = 1e-4;
+
+    /// <summary>
+    /// bf16 against ORT's fp32: rounding inputs and weights to 8 significant bits moves logits by about 1e-2 of
+    /// the largest (docs/performance.md); further apart than this is a bug.
+    /// </summary>
+    public const double BFloat16AgreementTolerance = 5e-2;
+
+    public double AgreementTolerance => Precision == "bf16" ? BFloat16AgreementTolerance : Float32AgreementTolerance;
 
     /// <summary>ORT median / FasterNet median: above 1 means FasterNet is faster.</summary>
     public double? Ratio => Peer is null ? null : Peer.Latency.MedianMs / Ours.Latency.MedianMs;
 
-    public bool Disagrees => MaxRelativeDifference is > AgreementTolerance or double.NaN;
+    public bool Disagrees => MaxRelativeDifference is double d && (d > AgreementTolerance || double.IsNaN(d));
 }
 
 /// <summary>
@@ -46,11 +54,15 @@ internal sealed class BenchmarkSubject : IDisposable
 
     /// <summary>Builds both runtimes from one state_dict, so they compute the same function.</summary>
     public static BenchmarkSubject Create(ModelSpec spec, IReadOnlyDictionary<string, Tensor> weights, string weightsLabel,
-                                          int threads, KernelSet kernelSet, bool withPeer)
+                                          int threads, KernelSet kernelSet, bool withPeer,
+                                          Precision precision = Precision.Float32)
     {
         if (spec.Backbone)
             throw new ArgumentException($"bench times classifiers; model {spec.Name} is a backbone (fork_feat)");
-        var model = FasterNetModel.FromStateDict(spec, weights, new ModelOptions { Threads = threads, KernelSet = kernelSet });
+        var model = FasterNetModel.FromStateDict(spec, weights, new ModelOptions
+        {
+            Threads = threads, KernelSet = kernelSet, Precision = precision,
+        });
         try
         {
             // Same thread count as FasterNet resolved (threads 0 means all cores for both).
@@ -97,11 +109,13 @@ internal sealed class BenchmarkSubject : IDisposable
         (List<double> oursMs, List<double> peerMs) = InterleavedTimer.Time(runOurs, runPeer, iterations);
         long macs = Spec.Macs(size, size);
         return new CaseResult(
-            Spec.Name, _weightsLabel, batch, Model.Threads, size, Model.KernelSet.ToString().ToLowerInvariant(), macs,
+            Spec.Name, _weightsLabel, batch, Model.Threads, size,
+            Model.KernelSet.ToString().ToLowerInvariant() + (Model.Precision == Precision.BFloat16 ? $" + {Model.PrecisionKernels}" : ""),
+            macs,
             iterations,
             RunnerResult.From("FasterNet", LatencySummary.From(oursMs), batch, macs, peakGflops),
             runPeer is null ? null : RunnerResult.From("ONNX Runtime", LatencySummary.From(peerMs), batch, macs, peakGflops),
-            difference);
+            difference, Model.Precision == Precision.BFloat16 ? "bf16" : "fp32");
     }
 
     public void Dispose()

@@ -1,7 +1,7 @@
 namespace FasterNet.Cli.Benchmarking;
 
 /// <summary>The roofline's ceilings for one thread count, measured in this process.</summary>
-internal sealed record Ceiling(int Threads, double PeakGflops, double? BandwidthGBps);
+internal sealed record Ceiling(int Threads, double PeakGflops, double? BandwidthGBps, double? Bf16PeakGflops = null);
 
 /// <summary>Peak FMA throughput (and triad bandwidth) per thread count, measured once per run.</summary>
 internal sealed class MachineCeilings
@@ -25,7 +25,10 @@ internal sealed class MachineCeilings
             {
                 double peak = FasterNet.Measurement.MeasurePeakGflops(threads, seconds);
                 double? bandwidth = withBandwidth ? FasterNet.Measurement.MeasureBandwidth(threads) : null;
-                ceilings._byThreads[threads] = new Ceiling(threads, peak, bandwidth);
+                double? bf16 = Runtime.CpuFeatures.Contains("avx512bf16")
+                    ? FasterNet.Measurement.MeasureBf16PeakGflops(threads, seconds)
+                    : null;
+                ceilings._byThreads[threads] = new Ceiling(threads, peak, bandwidth, bf16);
             }
         }
         finally
@@ -38,4 +41,10 @@ internal sealed class MachineCeilings
 
     /// <summary>The peak measured for <paramref name="threads"/>, or null when none was.</summary>
     public double? PeakFor(int threads) => _byThreads.TryGetValue(threads, out Ceiling? c) ? c.PeakGflops : null;
+
+    /// <summary>The peak of the arithmetic a model runs: bf16 (VDPBF16PS) for a bf16 model, else fp32 FMA.</summary>
+    public double? PeakFor(int threads, Precision precision) =>
+        precision == Precision.BFloat16
+            ? (_byThreads.TryGetValue(threads, out Ceiling? c) ? c.Bf16PeakGflops : null)
+            : PeakFor(threads);
 }

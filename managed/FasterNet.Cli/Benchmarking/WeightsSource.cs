@@ -1,4 +1,5 @@
 using FasterNet.Onnx;
+using FasterNet.Serialization;
 
 namespace FasterNet.Cli.Benchmarking;
 
@@ -10,8 +11,11 @@ internal static class WeightsSource
     {
         if (weights is null)
             return (RandomStateDict.Create(spec, seed), $"random (seed {seed})");
+        if (Commands.CommonOptions.Snapshot(weights) is { } snapshot)
+            return (CheckpointLayouts.ToOfficial(Checkpoint.Load(snapshot.WeightsPath)).StateDict, weights.Name);
         if (!weights.Exists)
             throw new FileNotFoundException($"weights file '{weights.FullName}' does not exist");
-        return (Checkpoint.Load(weights.FullName), weights.Name);
+        // Official names, whichever layout the file has: the ONNX exporter reads them by name.
+        return (CheckpointLayouts.ToOfficial(Checkpoint.Load(weights.FullName)).StateDict, weights.Name);
     }
 }

@@ -25,19 +25,20 @@ internal static class BenchCommand
         var warmup = Warmup(10);
         var size = Size();
         var isa = CommonOptions.Isa();
+        var precision = CommonOptions.Precision();
         var peer = new Option<string>("--peer") { Description = "Runtime to compare with on the same weights: onnxruntime or none", DefaultValueFactory = _ => "none" };
         peer.AcceptOnlyFromAmong("onnxruntime", "none");
         var peak = new Option<bool>("--peak") { Description = "Measure the FMA peak first and report % of peak" };
         var json = CommonOptions.Json();
         var command = new Command("bench", "Time a model (median and p90 latency, throughput, GFLOP/s), optionally against ONNX Runtime")
         {
-            model, config, weights, seed, batch, threads, iterations, warmup, size, isa, peer, peak, json,
+            model, config, weights, seed, batch, threads, iterations, warmup, size, isa, precision, peer, peak, json,
         };
         command.Subcommands.Add(CreatePeak());
         command.Subcommands.Add(CreateAll());
         command.SetAction(result => GuardOnnxRuntime(() =>
         {
-            ModelSpec spec = CommonOptions.ResolveSpec(result.GetValue(model)!, result.GetValue(config));
+            ModelSpec spec = CommonOptions.ResolveSpec(result, model, config, weights);
             var settings = Settings(result.GetValue(iterations), result.GetValue(warmup), result.GetValue(size), maxCaseSeconds: 0);
             int batchSize = Positive(result.GetValue(batch), "--batch");
             KernelSet kernelSet = Runtime.ParseKernelSet(result.GetValue(isa)!);
@@ -45,9 +46,10 @@ internal static class BenchCommand
                 WeightsSource.Load(spec, result.GetValue(weights), result.GetValue(seed));
 
             using var subject = BenchmarkSubject.Create(spec, stateDict, label, result.GetValue(threads), kernelSet,
-                withPeer: result.GetValue(peer) == "onnxruntime");
+                withPeer: result.GetValue(peer) == "onnxruntime", CommonOptions.ParsePrecision(result.GetValue(precision)!));
             double? peakGflops = result.GetValue(peak)
-                ? MachineCeilings.Measure([subject.Model.Threads], seconds: 1.0, withBandwidth: false, kernelSet).PeakFor(subject.Model.Threads)
+                ? MachineCeilings.Measure([subject.Model.Threads], seconds: 1.0, withBandwidth: false, kernelSet)
+                    .PeakFor(subject.Model.Threads, subject.Model.Precision)
                 : null;
             CaseResult outcome = subject.Measure(batchSize, settings, peakGflops);
             WarnIfDisagreeing(outcome);
@@ -85,7 +87,9 @@ internal static class BenchCommand
             Console.WriteLine(machine);
             foreach (Ceiling c in ceilings.All)
                 Console.WriteLine(FormattableString.Invariant(
-                    $"  {c.Threads} thread{(c.Threads == 1 ? " " : "s")}: fp32 FMA peak {c.PeakGflops,7:F1} GFLOP/s   triad bandwidth {c.BandwidthGBps,6:F1} GB/s"));
+                    $"  {c.Threads} thread{(c.Threads == 1 ? " " : "s")}: fp32 FMA peak {c.PeakGflops,7:F1} GFLOP/s   triad bandwidth {c.BandwidthGBps,6:F1} GB/s") +
+                    (c.Bf16PeakGflops is { } bf16 ? FormattableString.Invariant($"   bf16 VDPBF16PS peak {bf16,7:F1} GFLOP/s") : "   bf16: no AVX512-BF16") +
+                    "   (AMX not measured)");
             return 0;
         }));
         return command;
@@ -106,12 +110,13 @@ internal static class BenchCommand
         };
         var seed = Seed();
         var isa = CommonOptions.Isa();
+        var precision = CommonOptions.Precision();
         var json = CommonOptions.Json();
         var markdown = new Option<bool>("--markdown") { Description = "Print a Markdown table (for docs/performance.md)" };
         var saveJson = new Option<FileInfo?>("--save-json") { Description = "Also write the JSON document to this file" };
         var command = new Command("all", "Every variant x batch x threads against ONNX Runtime on the same weights, with % of peak")
         {
-            models, threads, batches, iterations, warmup, size, maxCaseSeconds, seed, isa, json, markdown, saveJson,
+            models, threads, batches, iterations, warmup, size, maxCaseSeconds, seed, isa, precision, json, markdown, saveJson,
         };
         command.SetAction(result => GuardOnnxRuntime(() =>
         {
@@ -122,6 +127,7 @@ internal static class BenchCommand
                 result.GetValue(maxCaseSeconds));
             KernelSet kernelSet = Runtime.ParseKernelSet(result.GetValue(isa)!);
             ulong randomSeed = result.GetValue(seed);
+            Precision arithmetic = CommonOptions.ParsePrecision(result.GetValue(precision)!);
 
             Console.Error.WriteLine("measuring peak FMA throughput and bandwidth ...");
             MachineCeilings ceilings = MachineCeilings.Measure(threadCounts, seconds: 1.0, withBandwidth: true, kernelSet);
@@ -131,10 +137,10 @@ internal static class BenchCommand
                 (IReadOnlyDictionary<string, Tensor> stateDict, string label) = WeightsSource.Load(spec, null, randomSeed);
                 foreach (int threadCount in threadCounts)
                 {
-                    using var subject = BenchmarkSubject.Create(spec, stateDict, label, threadCount, kernelSet, withPeer: true);
+                    using var subject = BenchmarkSubject.Create(spec, stateDict, label, threadCount, kernelSet, withPeer: true, arithmetic);
                     foreach (int batchSize in batchSizes)
                     {
-                        CaseResult outcome = subject.Measure(batchSize, settings, ceilings.PeakFor(threadCount));
+                        CaseResult outcome = subject.Measure(batchSize, settings, ceilings.PeakFor(threadCount, arithmetic));
                         WarnIfDisagreeing(outcome);
                         Console.Error.WriteLine(FormattableString.Invariant(
                             $"  {spec.Name,-3} batch {batchSize,3} threads {threadCount}: FasterNet {outcome.Ours.Latency.MedianMs:F2} ms, ORT {outcome.Peer!.Latency.MedianMs:F2} ms, ratio {outcome.Ratio:F2}x"));
@@ -142,13 +148,13 @@ internal static class BenchCommand
                     }
                 }
             }
-            PrintAll(results, ceilings, settings, result.GetValue(json), result.GetValue(markdown), result.GetValue(saveJson));
+            PrintAll(results, ceilings, arithmetic, settings, result.GetValue(json), result.GetValue(markdown), result.GetValue(saveJson));
             return 0;
         }));
         return command;
     }
 
-    private static void PrintAll(IReadOnlyList<CaseResult> results, MachineCeilings ceilings, BenchmarkSettings settings,
+    private static void PrintAll(IReadOnlyList<CaseResult> results, MachineCeilings ceilings, Precision precision, BenchmarkSettings settings,
                                  bool json, bool markdown, FileInfo? saveJson)
     {
         MachineInfo machine = MachineInfo.Current();
@@ -159,7 +165,7 @@ internal static class BenchCommand
             ["machine"] = machine.ToJson(),
             ["ceilings"] = CeilingsJson(ceilings),
             ["results"] = new JsonArray(results
-                .Select(r => (JsonNode?)BenchmarkReport.ToJson(r, settings, ceilings.PeakFor(r.Threads))).ToArray()),
+                .Select(r => (JsonNode?)BenchmarkReport.ToJson(r, settings, ceilings.PeakFor(r.Threads, precision))).ToArray()),
         };
         if (saveJson is not null)
             File.WriteAllText(saveJson.FullName, BenchmarkReport.Serialize(document) + Environment.NewLine);
@@ -172,7 +178,8 @@ internal static class BenchCommand
         Console.WriteLine(FormattableString.Invariant(
             $"{settings.Size}x{settings.Size}, up to {settings.Iterations} timed runs after {settings.Warmup} warm-up runs, interleaved; ratio = ORT median / FasterNet median"));
         foreach (Ceiling c in ceilings.All)
-            Console.WriteLine(FormattableString.Invariant($"peak {c.Threads} thread(s): {c.PeakGflops:F1} GFLOP/s, triad {c.BandwidthGBps:F1} GB/s"));
+            Console.WriteLine(FormattableString.Invariant($"peak {c.Threads} thread(s): {c.PeakGflops:F1} GFLOP/s, triad {c.BandwidthGBps:F1} GB/s") +
+                              (c.Bf16PeakGflops is { } bf16 ? FormattableString.Invariant($", bf16 VDPBF16PS {bf16:F1} GFLOP/s") : ""));
         Console.WriteLine();
         Console.WriteLine(markdown ? BenchmarkReport.ToMarkdown(results) : BenchmarkReport.ToTable(results));
     }
@@ -182,6 +189,7 @@ internal static class BenchCommand
         ["threads"] = c.Threads,
         ["peak_gflops"] = Math.Round(c.PeakGflops, 1),
         ["bandwidth_gb_s"] = c.BandwidthGBps is { } b ? Math.Round(b, 1) : null,
+        ["bf16_peak_gflops"] = c.Bf16PeakGflops is { } p ? Math.Round(p, 1) : null,
     }).ToArray());
 
     private static void WarnIfDisagreeing(CaseResult outcome)
@@ -190,7 +198,7 @@ internal static class BenchCommand
             return;
         Console.Error.WriteLine(
             FormattableString.Invariant($"WARNING: FasterNet and ONNX Runtime DISAGREE on {outcome.Model} batch {outcome.Batch}: ") +
-            FormattableString.Invariant($"max rel diff {outcome.MaxRelativeDifference:E2} > {CaseResult.AgreementTolerance:E0}. ") +
+            FormattableString.Invariant($"max rel diff {outcome.MaxRelativeDifference:E2} > {outcome.AgreementTolerance:E0}. ") +
             "The timings compare different computations.");
     }
 

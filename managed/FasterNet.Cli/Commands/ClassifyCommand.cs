@@ -26,7 +26,8 @@ internal static class ClassifyCommand
         };
         var weights = new Option<FileInfo?>("--weights", "-w")
         {
-            Description = "Checkpoint for an ImageNet --model or a --config (without it those use seeded random weights)",
+            Description = "Checkpoint for an ImageNet --model or a --config (without it those use seeded random weights), " +
+                          "or a hub snapshot folder (variant, classes and pre-processing from its config.json)",
         };
         var config = new Option<FileInfo?>("--config")
         {
@@ -36,10 +37,11 @@ internal static class ClassifyCommand
         var batch = new Option<int>("--batch", "-b") { Description = "Images per inference call", DefaultValueFactory = _ => 32 };
         var threads = CommonOptions.Threads();
         var isa = CommonOptions.Isa();
+        var precision = CommonOptions.Precision();
         var json = CommonOptions.Json();
         var command = new Command("classify", "Top-k classes of images (files or folders)")
         {
-            inputs, model, weights, config, top, batch, threads, isa, json,
+            inputs, model, weights, config, top, batch, threads, isa, precision, json,
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
@@ -48,7 +50,8 @@ internal static class ClassifyCommand
                 throw new ArgumentException($"--top {k} must be positive");
             if (batchSize <= 0)
                 throw new ArgumentException($"--batch {batchSize} must be positive");
-            Classifier classifier = Classifier.Resolve(result.GetValue(model)!, result.GetValue(weights), result.GetValue(config));
+            Classifier classifier = Classifier.Resolve(result.GetValue(model)!, result.GetResult(model) is { Implicit: false },
+                                                       result.GetValue(weights), result.GetValue(config));
 
             var failures = new List<Failure>();
             List<string> files = ExpandInputs(result.GetValue(inputs)!, failures);
@@ -57,7 +60,7 @@ internal static class ClassifyCommand
             var results = new List<ImageResult>();
             if (files.Count > 0)
             {
-                using FasterNetModel net = classifier.Load(threadCount, result.GetValue(isa)!);
+                using FasterNetModel net = classifier.Load(threadCount, result.GetValue(isa)!, result.GetValue(precision)!);
                 ClassifyAll(net, classifier, files, k, batchSize, threadCount, results, failures);
             }
 
@@ -181,26 +184,40 @@ internal static class ClassifyCommand
         string Name,
         Preprocessor Preprocessor,
         IReadOnlyList<string> Labels,
-        Func<int, string, FasterNetModel> Load)
+        Func<int, string, string, FasterNetModel> Load)
     {
-        public static Classifier Resolve(string model, FileInfo? weights, FileInfo? config)
+        public static Classifier Resolve(string model, bool modelGiven, FileInfo? weights, FileInfo? config)
         {
+            if (CommonOptions.Snapshot(weights) is { } snapshot)
+            {
+                // A hub snapshot brings its variant, class count, pre-processing and possibly label names.
+                ModelSpec snapshotSpec = CommonOptions.SnapshotSpec(snapshot, modelGiven ? model : null, config);
+                IReadOnlyList<string> labels = snapshot.LabelNames ??
+                    (snapshotSpec.NumClasses == ImageNetClasses.Names.Count
+                        ? ImageNetClasses.Names
+                        : Enumerable.Range(0, snapshotSpec.NumClasses).Select(i => $"class {i}").ToArray());
+                return new Classifier($"{snapshot.Architecture} ({snapshot.Directory})", Preprocessor.FromPretrained(snapshot.Pretrained),
+                    labels, (threads, isa, precision) => CommonOptions.LoadModel(snapshotSpec, weights, threads, isa, precision));
+            }
             if (config is not null)
             {
                 ClassifierConfig loaded = ClassifierConfig.Load(config.FullName);
                 return new Classifier(loaded.Spec.Name, loaded.Preprocessor, loaded.Labels,
-                    (threads, isa) => CommonOptions.LoadModel(loaded.Spec, weights, threads, isa));
+                    (threads, isa, precision) => CommonOptions.LoadModel(loaded.Spec, weights, threads, isa, precision));
             }
             if (string.Equals(model, "default", StringComparison.OrdinalIgnoreCase))
             {
                 if (weights is not null)
                     throw new ArgumentException("--weights needs --config, or an ImageNet --model (t0, t1, t2, s, m, l)");
                 return new Classifier($"{DefaultModel.Name} (built-in)", DefaultModel.Preprocessor, DefaultModel.ClassNames,
-                    (threads, isa) => DefaultModel.Load(new ModelOptions { Threads = threads, KernelSet = Runtime.ParseKernelSet(isa) }));
+                    (threads, isa, precision) => DefaultModel.Load(new ModelOptions
+                    {
+                        Threads = threads, KernelSet = Runtime.ParseKernelSet(isa), Precision = CommonOptions.ParsePrecision(precision),
+                    }));
             }
             ModelSpec spec = ModelSpec.FromName(model);
             return new Classifier(spec.Name, Preprocessor.ForImageNet(), ImageNetClasses.Names,
-                (threads, isa) => CommonOptions.LoadModel(spec, weights, threads, isa));
+                (threads, isa, precision) => CommonOptions.LoadModel(spec, weights, threads, isa, precision));
         }
     }
 }

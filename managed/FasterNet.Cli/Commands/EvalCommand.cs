@@ -26,7 +26,7 @@ internal static class EvalCommand
         };
         var weights = new Option<FileInfo?>("--weights", "-w")
         {
-            Description = "Checkpoint of a Fashion-MNIST model, with --config; default: the built-in model",
+            Description = "Checkpoint of a Fashion-MNIST model with --config, or a hub snapshot folder; default: the built-in model",
         };
         var config = new Option<FileInfo?>("--config")
         {
@@ -35,6 +35,7 @@ internal static class EvalCommand
         var batch = new Option<int>("--batch", "-b") { Description = "Images per inference call", DefaultValueFactory = _ => 256 };
         var threads = CommonOptions.Threads();
         var isa = CommonOptions.Isa();
+        var precision = CommonOptions.Precision();
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N test images" };
         var compare = new Option<FileInfo?>("--compare-predictions")
         {
@@ -44,7 +45,7 @@ internal static class EvalCommand
         var json = CommonOptions.Json();
         var command = new Command("eval", "Accuracy, per-class accuracy, confusion matrix and images/s on a test set")
         {
-            dataset, dir, weights, config, batch, threads, isa, limit, compare, json,
+            dataset, dir, weights, config, batch, threads, isa, precision, limit, compare, json,
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
@@ -60,7 +61,12 @@ internal static class EvalCommand
             EvaluatedModel evaluated = EvaluatedModel.Resolve(result.GetValue(weights), result.GetValue(config), result.GetValue(compare));
             LabeledImages test = FashionMnist.Load(DatasetSplit.Test, result.GetValue(dir)?.FullName);
             int count = Math.Min(result.GetValue(limit) ?? test.Count, test.Count);
-            var options = new ModelOptions { Threads = result.GetValue(threads), KernelSet = Runtime.ParseKernelSet(result.GetValue(isa)!) };
+            var options = new ModelOptions
+            {
+                Threads = result.GetValue(threads),
+                KernelSet = Runtime.ParseKernelSet(result.GetValue(isa)!),
+                Precision = CommonOptions.ParsePrecision(result.GetValue(precision)!),
+            };
             using FasterNetModel model = evaluated.Load(options);
 
             EvalReport report = Evaluate(model, evaluated, test, count, batchSize);
@@ -194,14 +200,27 @@ internal static class EvalCommand
     {
         public static EvaluatedModel Resolve(FileInfo? weights, FileInfo? config, FileInfo? compare)
         {
-            if (weights is not null && config is null)
+            HubSnapshot? snapshot = CommonOptions.Snapshot(weights);
+            if (snapshot is not null)
+                CommonOptions.SnapshotSpec(snapshot, model: null, config);
+            if (weights is not null && config is null && snapshot is null)
                 throw new ArgumentException("--weights needs --config (the model's constructor arguments and pre-processing)");
             if (config is not null && weights is null)
                 throw new ArgumentException("--config needs --weights: evaluating random weights says nothing");
             IReadOnlyList<int>? explicitPredictions = compare is null ? null : ClassIndexFile.Read(compare.FullName);
 
             EvaluatedModel model;
-            if (config is null)
+            if (snapshot is not null)
+            {
+                // A hub snapshot: its pretrained_cfg is the pre-processing, its label_names (if any) the class names.
+                string beside = Path.Combine(snapshot.Directory, "test_predictions.npy");
+                bool hasBeside = File.Exists(beside);
+                model = new EvaluatedModel($"{snapshot.Architecture} ({snapshot.Directory})", snapshot.Spec,
+                    Preprocessor.FromPretrained(snapshot.Pretrained), snapshot.LabelNames ?? FashionMnist.ClassNames, null,
+                    options => FasterNetModel.FromPretrained(snapshot, options),
+                    hasBeside ? ClassIndexFile.Read(beside) : null, hasBeside ? beside : null);
+            }
+            else if (config is null)
             {
                 model = new EvaluatedModel($"{DefaultModel.Name} (built-in)", DefaultModel.Spec, DefaultModel.Preprocessor,
                     DefaultModel.ClassNames, DefaultModel.TestAccuracy, DefaultModel.Load,
@@ -240,7 +259,8 @@ internal static class EvalCommand
             Count = labels.Length;
             Batch = batch;
             Threads = net.Threads;
-            KernelSet = net.KernelSet.ToString().ToLowerInvariant();
+            KernelSet = net.KernelSet.ToString().ToLowerInvariant() +
+                        (net.Precision == Precision.BFloat16 ? $" + {net.PrecisionKernels}" : "");
             ImagesPerSecond = imagesPerSecond;
             InferenceImagesPerSecond = inferenceImagesPerSecond;
             int classes = model.ClassNames.Count;

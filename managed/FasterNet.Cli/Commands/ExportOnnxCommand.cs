@@ -20,7 +20,7 @@ internal static class ExportOnnxCommand
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
-            ModelSpec spec = CommonOptions.ResolveSpec(result.GetValue(model)!, result.GetValue(config));
+            ModelSpec spec = CommonOptions.ResolveSpec(result, model, config, weights);
             (IReadOnlyDictionary<string, Tensor> stateDict, string label) =
                 WeightsSource.Load(spec, result.GetValue(weights), result.GetValue(seed));
             FileInfo target = result.GetValue(output)!;

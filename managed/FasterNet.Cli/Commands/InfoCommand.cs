@@ -12,12 +12,21 @@ internal static class InfoCommand
         var config = CommonOptions.Config();
         var size = new Option<int>("--size") { Description = "Input height and width", DefaultValueFactory = _ => 224 };
         var json = CommonOptions.Json();
+        var cpu = new Option<bool>("--cpu")
+        {
+            Description = "Only the CPU: model, features, caches and the tile and blocking choices derived from them",
+        };
         var command = new Command("info", "Parameters, MACs and per-stage summary of a model; runtime and CPU facts")
         {
-            model, config, size, json,
+            model, config, size, json, cpu,
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
+            if (result.GetValue(cpu))
+            {
+                Console.Write(Runtime.CpuReport);
+                return 0;
+            }
             ModelSpec spec = CommonOptions.ResolveSpec(result.GetValue(model)!, result.GetValue(config));
             Print(spec, result.GetValue(size), result.GetValue(json));
             return 0;

@@ -93,7 +93,7 @@ internal static class PlotCommand
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
-            ModelSpec spec = CommonOptions.ResolveSpec(result.GetValue(model)!, result.GetValue(config));
+            ModelSpec spec = CommonOptions.ResolveSpec(result, model, config, weights);
             using FasterNetModel network = CommonOptions.LoadModel(spec, result.GetValue(weights), result.GetValue(threads),
                 result.GetValue(isa)!);
             int side = result.GetValue(size);

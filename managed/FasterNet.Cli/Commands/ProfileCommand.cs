@@ -19,6 +19,7 @@ internal static class ProfileCommand
         var batch = BatchOption();
         var threads = ThreadsOption();
         var isa = CommonOptions.Isa();
+        var precision = CommonOptions.Precision();
         var size = SizeOption();
         var iterations = IterationsOption(20);
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs first", DefaultValueFactory = _ => 3 };
@@ -27,13 +28,13 @@ internal static class ProfileCommand
         var command = new Command("profile",
             "Per-layer profile: time share, FLOPs, bytes, intensity, GFLOP/s and % of the measured peak")
         {
-            model, config, weights, batch, threads, isa, size, iterations, warmup, csv, json,
+            model, config, weights, batch, threads, isa, precision, size, iterations, warmup, csv, json,
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
-            ModelSpec spec = CommonOptions.ResolveSpec(result.GetValue(model)!, result.GetValue(config));
+            ModelSpec spec = CommonOptions.ResolveSpec(result, model, config, weights);
             using FasterNetModel network = CommonOptions.LoadModel(spec, result.GetValue(weights), result.GetValue(threads),
-                result.GetValue(isa)!);
+                result.GetValue(isa)!, result.GetValue(precision)!);
             int side = result.GetValue(size);
             ModelProfile profile = ModelProfiler.Profile(network, result.GetValue(batch), side, side,
                 result.GetValue(iterations), result.GetValue(warmup));

@@ -13,17 +13,18 @@ internal static class RunCommand
         var weights = CommonOptions.Weights();
         var threads = CommonOptions.Threads();
         var isa = CommonOptions.Isa();
+        var precision = CommonOptions.Precision();
         var input = new Option<FileInfo>("--input", "-i") { Description = "Input .npy, float32 [N, C, H, W] or [C, H, W]", Required = true };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Logits .npy [N, classes]" };
         var features = new Option<bool>("--features") { Description = "Backbone mode: write the normalised map of every stage" };
         var outputDir = new Option<DirectoryInfo?>("--output-dir") { Description = "With --features: folder for stage1.npy .. stageN.npy" };
         var command = new Command("run", "Run a model on an .npy input and write the logits or backbone features")
         {
-            model, config, weights, threads, isa, input, output, features, outputDir,
+            model, config, weights, threads, isa, precision, input, output, features, outputDir,
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
-            ModelSpec spec = CommonOptions.ResolveSpec(result.GetValue(model)!, result.GetValue(config));
+            ModelSpec spec = CommonOptions.ResolveSpec(result, model, config, weights);
             bool backbone = result.GetValue(features);
             FileInfo? outputFile = result.GetValue(output);
             DirectoryInfo? dir = result.GetValue(outputDir);
@@ -42,7 +43,8 @@ internal static class RunCommand
             if (x.Dimension(1) != spec.InChannels)
                 throw new ShapeMismatchException($"input has shape {x.ShapeString}: {x.Dimension(1)} channels, model {spec.Name} expects {spec.InChannels}");
 
-            using FasterNetModel net = CommonOptions.LoadModel(spec, result.GetValue(weights), result.GetValue(threads), result.GetValue(isa)!);
+            using FasterNetModel net = CommonOptions.LoadModel(spec, result.GetValue(weights), result.GetValue(threads), result.GetValue(isa)!,
+                result.GetValue(precision)!);
             if (backbone)
             {
                 Tensor[] maps = net.RunBackbone(x);

@@ -29,6 +29,10 @@ public sealed class Preprocessor
     /// </summary>
     public static Preprocessor ForImageNet(int size = 224) => new(new PreprocessorOptions { Size = size });
 
+    /// <summary>The pre-processing pretrained weights expect (<see cref="PreprocessorOptions.FromPretrained"/>).</summary>
+    /// <exception cref="ArgumentException">The config cannot be expressed (channels, non-square input, out of range).</exception>
+    public static Preprocessor FromPretrained(PretrainedConfig pretrained) => new(PreprocessorOptions.FromPretrained(pretrained));
+
     /// <summary>Reads the pre-processing of a model config file (see <see cref="FromModelConfig(JsonObject, string?)"/>).</summary>
     /// <exception cref="FasterNetException">The file is not valid JSON or a value is out of range.</exception>
     public static Preprocessor FromModelConfig(string path)

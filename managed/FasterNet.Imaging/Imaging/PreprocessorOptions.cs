@@ -36,6 +36,54 @@ public sealed record PreprocessorOptions
     /// <summary>The shorter side after resizing: int(Size / CropRatio), truncated as timm and the official code do.</summary>
     public int ResizeSize => (int)(Size / CropRatio);
 
+    /// <summary>
+    /// The pre-processing pretrained weights expect (a hub snapshot's pretrained_cfg, <see cref="FasterNetModel.Pretrained"/>):
+    /// timm's evaluation transform, i.e. the shorter side resized to floor(size / crop) with antialiasing (PIL's
+    /// filters), a centre crop, mean and std; the crop ratio is test_crop_pct when given, else crop_pct.
+    /// </summary>
+    /// <exception cref="ArgumentException">The config has other than 1 or 3 channels or a non-square input.</exception>
+    public static PreprocessorOptions FromPretrained(PretrainedConfig pretrained)
+    {
+        ArgumentNullException.ThrowIfNull(pretrained);
+        if (pretrained.Height != pretrained.Width)
+            throw new ArgumentException($"input size {pretrained.Height}x{pretrained.Width} is not square");
+        return new PreprocessorOptions
+        {
+            Channels = pretrained.InChannels switch
+            {
+                1 => ImageChannels.Grayscale,
+                3 => ImageChannels.Rgb,
+                int other => throw new ArgumentException($"{other} input channels: images have 1 (grayscale) or 3 (RGB)"),
+            },
+            Size = pretrained.Height,
+            ResizeMode = pretrained.Interpolation == ImageInterpolation.Bilinear ? ResizeMode.Bilinear : ResizeMode.Bicubic,
+            Antialias = true,
+            CropRatio = pretrained.EvalCropPct,
+            Mean = pretrained.Mean,
+            Std = pretrained.Std,
+        };
+    }
+
+    /// <summary>These options as a pretrained_cfg, e.g. to publish weights in a hub snapshot folder.</summary>
+    /// <exception cref="ArgumentException">The resize is not antialiased (timm's evaluation always is).</exception>
+    public PretrainedConfig ToPretrained()
+    {
+        if (!Antialias)
+            throw new ArgumentException("a pretrained_cfg describes antialiased resizing; these options resize without antialiasing");
+        int channels = (int)Channels;
+        return new PretrainedConfig
+        {
+            InChannels = channels,
+            Height = Size,
+            Width = Size,
+            Interpolation = ResizeMode == ResizeMode.Bilinear ? ImageInterpolation.Bilinear : ImageInterpolation.Bicubic,
+            CropPct = CropRatio,
+            TestCropPct = null,
+            Mean = Mean.Count == channels ? Mean : Enumerable.Repeat(Mean[0], channels).ToArray(),
+            Std = Std.Count == channels ? Std : Enumerable.Repeat(Std[0], channels).ToArray(),
+        };
+    }
+
     /// <exception cref="ArgumentException">A value is out of range; the message names it.</exception>
     public void Validate()
     {

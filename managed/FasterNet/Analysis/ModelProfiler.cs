@@ -47,7 +47,9 @@ public static unsafe class ModelProfiler
             plainSeconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
         double modelSeconds = Statistics.Median(plainSeconds);
-        double peak = peakGflops ?? Measurement.MeasurePeakGflops(model.Threads);
+        double peak = peakGflops ?? (model.Precision == Precision.BFloat16
+            ? Measurement.MeasureBf16PeakGflops(model.Threads)
+            : Measurement.MeasurePeakGflops(model.Threads));
 
         var names = runs[0].Select(r => r.Name).ToList();
         if (runs.Any(run => !run.Select(r => r.Name).SequenceEqual(names)))

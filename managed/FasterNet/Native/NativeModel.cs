@@ -80,6 +80,7 @@ internal static unsafe class NativeModel
     {
         NumThreads = options.Threads,
         KernelSet = (Interop.KernelSet)(int)options.KernelSet,
+        Precision = (Interop.Precision)(int)options.Precision,
     };
 
     internal static (long Macs, long Parameters) Cost(ModelSpec spec, int height, int width)

@@ -10,6 +10,10 @@ namespace fasternet {
 // fp32 FMA throughput in GFLOP/s with `threads` threads (>= 1) over about `seconds`.
 double MeasurePeakGflops(int threads, double seconds);
 
+// VDPBF16PS throughput in GFLOP/s (4 flops per fp32 lane: two bf16 products and their
+// sums); fails with FASTERNET_UNSUPPORTED where the CPU lacks AVX512-BF16.
+double MeasureBf16PeakGflops(int threads, double seconds);
+
 // Triad bandwidth in GB/s over `bytes` bytes in total with `threads` threads (>= 1).
 double MeasureBandwidth(int threads, int64_t bytes);
 

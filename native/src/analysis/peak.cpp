@@ -63,6 +63,26 @@ __attribute__((target("avx512f"))) double FmaChainsAvx512() {
     return 2.0 * 16 * kChains * static_cast<double>(kTripsPerCall);
 }
 
+// bf16 pair dot products: acc += a[2i] * b[2i] + a[2i+1] * b[2i+1] per fp32 lane. Products of
+// 2^-10 keep the chains far from overflow over a call.
+__attribute__((target("avx512f,avx512bf16"))) double Bf16DotChainsAvx512() {
+    constexpr int kChains = 24;
+    const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3A80);  // bf16 2^-10
+    const __m512bh b = (__m512bh)_mm512_set1_epi16(0x3F80);  // bf16 1
+    __m512 acc[kChains];
+#pragma GCC unroll 32
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(0.001f * static_cast<float>(c));
+    for (int64_t trip = 0; trip < kTripsPerCall; ++trip) {
+#pragma GCC unroll 32
+        for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
+    }
+    __m512 sum = acc[0];
+#pragma GCC unroll 32
+    for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[c]);
+    g_sink = _mm512_reduce_add_ps(sum);
+    return 4.0 * 16 * kChains * static_cast<double>(kTripsPerCall);
+}
+
 __attribute__((target("avx2,fma"))) double FmaChainsAvx2() {
     constexpr int kChains = 12;  // 16 ymm registers: 12 chains + 2 constants
     const __m256 scale = _mm256_set1_ps(g_scale), shift = _mm256_set1_ps(g_shift);
@@ -148,9 +168,10 @@ double SecondsSince(Clock::time_point start) {
 
 }  // namespace
 
-double MeasurePeakGflops(int threads, double seconds) {
+namespace {
+
+double MeasureChainsGflops(ChainKernel kernel, int threads, double seconds) {
     if (threads < 1) Fail(FASTERNET_INVALID_ARGUMENT, "threads must be at least 1, got ", threads);
-    const ChainKernel kernel = ChainKernelForActiveSet();
     kernel();  // warm-up: wakes the FMA units up to their full-width clock
     // A ceiling is the best the machine can do: best of short rounds, so that a moment of
     // contention from other processes lowers one round, not the result.
@@ -178,6 +199,19 @@ double MeasurePeakGflops(int threads, double seconds) {
         best = std::max(best, total_flops / wall_seconds / 1e9);
     }
     return best;
+}
+
+}  // namespace
+
+double MeasurePeakGflops(int threads, double seconds) {
+    return MeasureChainsGflops(ChainKernelForActiveSet(), threads, seconds);
+}
+
+double MeasureBf16PeakGflops(int threads, double seconds) {
+#if defined(FASTERNET_PEAK_X86)
+    if (CpuFeatures() & kCpuAvx512bf16) return MeasureChainsGflops(Bf16DotChainsAvx512, threads, seconds);
+#endif
+    Fail(FASTERNET_UNSUPPORTED, "this CPU has no AVX512-BF16 (VDPBF16PS) to measure");
 }
 
 namespace {

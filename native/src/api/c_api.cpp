@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "fasternet.h"
 #include "kernels/dispatch.h"
+#include "kernels/tuning.h"
 #include "model/model.h"
 
 using fasternet::Error;
@@ -49,7 +50,14 @@ void RequireNotNull(const void* pointer, const char* name) {
     if (!pointer) Fail(FASTERNET_INVALID_ARGUMENT, name, " is null");
 }
 
-void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set& set, int& threads) {
+void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set& set, int& threads,
+                    fasternet_precision& precision) {
+    int32_t raw_precision = FASTERNET_PRECISION_FLOAT32;
+    if (options) std::memcpy(&raw_precision, &options->precision, sizeof raw_precision);
+    if (raw_precision != FASTERNET_PRECISION_FLOAT32 && raw_precision != FASTERNET_PRECISION_BFLOAT16) {
+        Fail(FASTERNET_INVALID_ARGUMENT, "unknown precision ", raw_precision, " (0 = float32, 1 = bfloat16)");
+    }
+    precision = static_cast<fasternet_precision>(raw_precision);
     // Read the enum field as an integer: a caller may pass any value, and loading an
     // out-of-range enum is undefined behaviour.
     int32_t raw_set = FASTERNET_KERNELS_AUTO;
@@ -92,8 +100,9 @@ fasternet::Model* CreateModel(const fasternet_model_config* config, const faster
     const auto state_dict = fasternet::CheckStateDict(architecture, tensors, count);
     fasternet_kernel_set set;
     int threads;
-    ResolveOptions(options, set, threads);
-    return new fasternet::Model(architecture, state_dict, set, threads);
+    fasternet_precision precision;
+    ResolveOptions(options, set, threads, precision);
+    return new fasternet::Model(architecture, state_dict, set, threads, precision);
 }
 
 }  // namespace
@@ -105,6 +114,11 @@ const char* fasternet_version(void) { return FASTERNET_VERSION; }
 const char* fasternet_last_error(void) { return last_error.c_str(); }
 
 uint32_t fasternet_cpu_features(void) { return fasternet::CpuFeatures(); }
+
+const char* fasternet_cpu_report(void) {
+    static const std::string report = fasternet::DescribeHostTuning();
+    return report.c_str();
+}
 
 fasternet_kernel_set fasternet_active_kernel_set(void) { return fasternet::ActiveKernelSet(); }
 
@@ -172,6 +186,14 @@ fasternet_kernel_set fasternet_model_kernel_set(const fasternet_model* model) {
 
 int32_t fasternet_model_num_threads(const fasternet_model* model) { return model ? model->model->num_threads() : 0; }
 
+fasternet_precision fasternet_model_precision(const fasternet_model* model) {
+    return model ? model->model->precision() : FASTERNET_PRECISION_FLOAT32;
+}
+
+const char* fasternet_model_precision_kernels(const fasternet_model* model) {
+    return model ? model->model->precision_kernels_name() : "";
+}
+
 int32_t fasternet_model_output_count(const fasternet_model* model) {
     return model ? model->model->output_count() : 0;
 }
@@ -226,6 +248,14 @@ fasternet_status fasternet_measure_peak(int32_t threads, double seconds, double*
         RequireNotNull(gflops, "gflops");
         if (!(seconds > 0.0 && seconds <= 60.0)) Fail(FASTERNET_INVALID_ARGUMENT, "seconds must be in (0, 60], got ", seconds);
         *gflops = fasternet::MeasurePeakGflops(ThreadsOrAll(threads), seconds);
+    });
+}
+
+fasternet_status fasternet_measure_bf16_peak(int32_t threads, double seconds, double* gflops) {
+    return Guard([&] {
+        RequireNotNull(gflops, "gflops");
+        if (!(seconds > 0.0 && seconds <= 60.0)) Fail(FASTERNET_INVALID_ARGUMENT, "seconds must be in (0, 60], got ", seconds);
+        *gflops = fasternet::MeasureBf16PeakGflops(ThreadsOrAll(threads), seconds);
     });
 }
 

@@ -107,6 +107,10 @@ struct KernelSet {
     void (*global_average_pool)(const PoolArgs&);
     void (*channel_affine)(const AffineArgs&);
     void (*depthwise_conv)(const DepthwiseConvArgs&);
+    // For `fasternet info --cpu` and the K chunk: the register tiles in words, and how many
+    // 16-column panels the main GEMM tile spans (0: scalar, no tiles).
+    const char* register_tiles = "";
+    int gemm_tile_panels = 0;
 };
 
 // Every set the build contains; a set whose CPU support is missing returns nullptr.

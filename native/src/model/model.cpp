@@ -7,22 +7,24 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "common/error.h"
 #include "common/parallel.h"
 #include "kernels/dispatch.h"
+#include "kernels/tuning.h"
 
 namespace fasternet {
 
 namespace {
 
 // A fused block keeps its 2*dim intermediate for at most this many bytes of
-// pixels in cache before PW2 consumes it: most of a core's L2 (1 MB here).
-// Larger tiles stream each block's weights fewer times, which the late stages
-// (megabytes of weights, few pixels) need more than a half-empty L2 (256 KB
-// measured 3-6% slower on T2, S and L, the same on T0).
-constexpr size_t kBlockTileBytes = 640 * 1024;
+// pixels in cache before PW2 consumes it: most of a core's L2 (5/8 of it,
+// kernels/tuning.h). Larger tiles stream each block's weights fewer times, which
+// the late stages (megabytes of weights, few pixels) need more than a half-empty
+// L2 (a quarter of L2 measured 3-6% slower on T2, S and L on a Zen 5, the same on T0).
+double BlockTileBytes() { return static_cast<double>(HostTuning().block_tile_bytes); }
 
 // With fewer output pixels than this per thread (the last stages at batch 1),
 // threads split a layer's output channels instead of its pixels: each then
@@ -30,10 +32,10 @@ constexpr size_t kBlockTileBytes = 640 * 1024;
 // weights for a handful of pixels.
 constexpr int64_t kMinPixelsPerThread = 32;
 
-// Row stride of a hidden tensor: hidden channels plus one cache line when rows
-// 2 KB apart or a multiple of that would put the 14 rows of a GEMM tile into
-// the same few L1 sets (S and T1 have power-of-two widths).
-int HiddenStride(int hidden) { return hidden % 512 == 0 ? hidden + 16 : hidden; }
+// Row stride of a hidden tensor: hidden channels plus one cache line when the row
+// bytes are a multiple of half an L1 way, which would put the 14 rows of a GEMM tile
+// into the same few L1 sets (S and T1 have power-of-two widths).
+int HiddenStride(int hidden) { return PaddedRowStride(HostTuning(), hidden); }
 
 // Activations above this are refused before allocating (16 GiB of floats).
 constexpr double kMaxScratchFloats = 4.0 * 1024 * 1024 * 1024;
@@ -94,7 +96,8 @@ PackedConv FoldConvBatchNorm(const std::map<std::string, TensorView>& sd, const 
     return conv;
 }
 
-PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<double>* scale) {
+// `bf16`: also keep the folded weights rounded to bf16 in pair panels.
+PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<double>* scale, bool bf16 = false) {
     PackedLinear linear;
     linear.k = k;
     linear.n = n;
@@ -107,6 +110,10 @@ PackedLinear PackLinear(const float* weight, int k, int n, const std::vector<dou
     }
     linear.weights.Resize(PackedPanelsSize(k, n));
     PackPanels(scaled.data(), k, n, linear.weights.data());
+    if (bf16) {
+        linear.bf16_weights.Resize((PackedBf16PanelsSize(k, n) + 1) / 2);
+        PackBf16Panels(scaled.data(), k, n, reinterpret_cast<fasternet::bf16*>(linear.bf16_weights.data()));
+    }
     return linear;
 }
 
@@ -290,7 +297,25 @@ private:
     double part_seconds_[3] = {0.0, 0.0, 0.0};
 };
 
-// Where each activation lives in the scratch buffer for one input geometry.
+// One call's buffers, handed to every step of a plan.
+struct Model::StepContext {
+    float* base = nullptr;  // the scratch buffer, laid out by the plan
+    const float* input = nullptr;
+    float* const* outputs = nullptr;
+};
+
+// One step of a compiled plan: every thread runs its share, then the team meets at a
+// barrier (a step may hold barriers of its own between its layers). Its name is the
+// layer's row in a profile; a fused block's row splits into .pconv, .pw1 and .pw2.
+struct Model::PlanStep {
+    std::string name;
+    bool fused_block = false;
+    std::function<void(const StepContext&, int thread, int threads, Profiler* timer)> run;
+};
+
+// A compiled plan for one input geometry: where each activation lives in the scratch
+// buffer, the strategy chosen per stage, and the steps that run the network. Built once
+// per (batch, height, width), immutable afterwards, shared by concurrent callers.
 struct Model::Plan {
     int batch = 0, height = 0, width = 0;
     MapSizes sizes;
@@ -306,15 +331,29 @@ struct Model::Plan {
     size_t partial_tile_size = 0;
     size_t pooled = 0, features = 0;
     size_t total = 0;
+    std::vector<PlanStep> steps;
+
+    float* Activation(const StepContext& context, int index) const { return context.base + activations[index]; }
+    float* ThreadTile(const StepContext& context, int thread) const {
+        return context.base + thread_tiles + thread_tile_size * thread;
+    }
 };
 
 Model::Model(const Architecture& architecture, const std::map<std::string, TensorView>& sd,
-             fasternet_kernel_set kernel_set, int num_threads)
+             fasternet_kernel_set kernel_set, int num_threads, fasternet_precision precision)
     : architecture_(architecture), kernel_set_(kernel_set), kernels_(KernelsFor(kernel_set)),
-      num_threads_(num_threads) {
+      num_threads_(num_threads), precision_(precision) {
     if (!kernels_) {
         Fail(FASTERNET_UNSUPPORTED, "kernel set '", KernelSetName(kernel_set), "' is not available on this CPU/build");
     }
+    if (precision == FASTERNET_PRECISION_BFLOAT16) {
+        static const Bf16Capabilities capabilities = DetectBf16Capabilities();
+        Bf16Set set;
+        const char* reason = "";
+        if (!ChooseBf16Set(kernel_set, capabilities, &set, &reason)) Fail(FASTERNET_UNSUPPORTED, reason);
+        bf16_kernels_ = Bf16KernelsFor(set);
+    }
+    const bool bf16 = bf16_kernels_ != nullptr;
     const fasternet_model_config& config = architecture.config();
     embed_ = FoldConvBatchNorm(sd, "patch_embed.proj.weight", "patch_embed.norm.", config.in_channels,
                                config.embed_dim, config.patch_size, config.patch_stride);
@@ -338,9 +377,10 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
                             std::vector<double>(cp, 1.0), block.partial_conv.weights);
             std::vector<double> scale, shift;
             BatchNormScaleShift(sd, p + "mlp.1.", hidden, scale, shift);
-            block.expand = PackLinear(sd.at(p + "mlp.0.weight").data, dim, hidden, &scale);
+            // PW1 and PW2 (nearly all the FLOPs) run in bf16 in a bf16 model.
+            block.expand = PackLinear(sd.at(p + "mlp.0.weight").data, dim, hidden, &scale, bf16);
             CopyToBuffer(shift, block.expand.bias);
-            block.project = PackLinear(sd.at(p + "mlp.3.weight").data, hidden, dim, nullptr);
+            block.project = PackLinear(sd.at(p + "mlp.3.weight").data, hidden, dim, nullptr, bf16);
             stage.blocks.push_back(std::move(block));
         }
         if (architecture.backbone()) {
@@ -363,6 +403,28 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
 
 Model::~Model() = default;
 
+void Model::RunLinear(const PackedLinear& layer, const GemmArgs& args, int first_column) const {
+    if (!layer.bf16_weights.size()) return kernels_->gemm(args);
+    Bf16GemmArgs bf;
+    bf.gemm = args;
+    bf.gemm.packed_b = nullptr;
+    bf.packed_b = layer.Bf16Weights() + first_column / kPanelWidth * Bf16PanelStride(layer.k);
+    bf16_kernels_->gemm(bf);
+}
+
+void Model::RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const {
+    int first, count;
+    ColumnShare(args.n, thread, threads, first, count);
+    if (count <= 0) return;
+    GemmArgs part = args;
+    part.n = count;
+    part.packed_b += static_cast<size_t>(first) * args.k;
+    if (part.bias) part.bias += first;
+    if (part.residual) part.residual += first;
+    part.c += first;
+    RunLinear(layer, part, first);
+}
+
 std::vector<int64_t> Model::OutputShape(int batch, int height, int width, int index) const {
     if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
     if (index < 0 || index >= output_count()) {
@@ -374,8 +436,9 @@ std::vector<int64_t> Model::OutputShape(int batch, int height, int width, int in
     return {batch, stages_[index].shape.dim, sizes.stage_h[index], sizes.stage_w[index]};
 }
 
-Model::Plan Model::MakePlan(int batch, int height, int width) const {
-    Plan plan;
+std::shared_ptr<Model::Plan> Model::MakePlan(int batch, int height, int width) const {
+    auto planned = std::make_shared<Plan>();
+    Plan& plan = *planned;
     plan.batch = batch;
     plan.height = height;
     plan.width = width;
@@ -411,7 +474,7 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
         }
         const double row_bytes = Product({double(w), double(HiddenStride(st.hidden_dim)), 4.0});
         // Equal tiles: 14 rows at most 11 per tile run as 7 + 7, not 11 + 3.
-        const int max_rows = static_cast<int>(std::clamp(kBlockTileBytes / row_bytes, 1.0, double(h)));
+        const int max_rows = static_cast<int>(std::clamp(BlockTileBytes() / row_bytes, 1.0, double(h)));
         const int tiles = (h + max_rows - 1) / max_rows;
         const int rows = (h + tiles - 1) / tiles;
         plan.tile_rows.push_back(rows);
@@ -453,7 +516,27 @@ Model::Plan Model::MakePlan(int batch, int height, int width) const {
     plan.features = offset;
     offset += round_up(double(batch) * (architecture_.backbone() ? 0 : config.feature_dim));
     plan.total = offset;
-    return plan;
+
+    AddInputSteps(plan);
+    int h = plan.sizes.embed_h, w = plan.sizes.embed_w, current = 0;
+    for (size_t s = 0; s < stages_.size(); ++s) {
+        if (s > 0) {
+            AddMergeStep(plan, s, h, w, current);
+            current = 1 - current;
+            h = plan.sizes.stage_h[s];
+            w = plan.sizes.stage_w[s];
+        }
+        for (size_t b = 0; b < stages_[s].blocks.size(); ++b, current = 1 - current) {
+            if (plan.split_channels[s]) {
+                AddSplitBlockStep(plan, s, b, h, w, current);
+            } else {
+                AddBlockStep(plan, s, b, h, w, current);
+            }
+        }
+        if (architecture_.backbone()) AddBackboneNormStep(plan, s, h, w, current);
+    }
+    if (!architecture_.backbone()) AddHeadStep(plan, h, w, current);
+    return planned;
 }
 
 std::unique_ptr<Scratch> Model::AcquireScratch(size_t floats) const {
@@ -475,19 +558,42 @@ void Model::ReleaseScratch(std::unique_ptr<Scratch> scratch) const {
     free_scratch_.push_back(std::move(scratch));
 }
 
+std::shared_ptr<const Model::Plan> Model::PlanFor(int batch, int height, int width) const {
+    if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
+    const auto same_shape = [&](const std::shared_ptr<const Plan>& plan) {
+        return plan->batch == batch && plan->height == height && plan->width == width;
+    };
+    {
+        std::lock_guard<std::mutex> lock(plan_mutex_);
+        const auto found = std::find_if(plans_.begin(), plans_.end(), same_shape);
+        if (found != plans_.end()) {
+            std::rotate(plans_.begin(), found, found + 1);  // most recently used first
+            return plans_.front();
+        }
+    }
+    // Built outside the lock: another caller may build the same shape meanwhile; either copy is right.
+    std::shared_ptr<const Plan> plan = MakePlan(batch, height, width);
+    std::lock_guard<std::mutex> lock(plan_mutex_);
+    const auto found = std::find_if(plans_.begin(), plans_.end(), same_shape);
+    if (found != plans_.end()) return *found;
+    plans_.insert(plans_.begin(), plan);
+    if (plans_.size() > kCachedPlans) plans_.pop_back();
+    return plan;
+}
+
 void Model::Run(const float* input, int batch, int height, int width, float* const* outputs,
                 const volatile int32_t* cancel_flag) const {
     if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
     if (cancel_flag && *cancel_flag != 0) Fail(FASTERNET_CANCELLED, "the run was cancelled before it started");
-    const Plan plan = MakePlan(batch, height, width);
+    const std::shared_ptr<const Plan> plan = PlanFor(batch, height, width);
     std::unique_ptr<Scratch> scratch;
     try {
-        scratch = AcquireScratch(plan.total);
+        scratch = AcquireScratch(plan->total);
     } catch (const std::bad_alloc&) {
-        Fail(FASTERNET_OUT_OF_MEMORY, "could not allocate ", plan.total * 4 / (1024 * 1024),
+        Fail(FASTERNET_OUT_OF_MEMORY, "could not allocate ", plan->total * 4 / (1024 * 1024),
              " MiB of activation memory for batch ", batch, " at ", height, "x", width);
     }
-    const bool finished = Forward(plan, *scratch, input, outputs, nullptr, cancel_flag);
+    const bool finished = Forward(*plan, *scratch, input, outputs, nullptr, cancel_flag);
     ReleaseScratch(std::move(scratch));
     if (!finished) Fail(FASTERNET_CANCELLED, "the run was cancelled between layers");
 }
@@ -500,75 +606,23 @@ void Model::Profile(const float* input, int batch, int height, int width, std::v
         storage[i].resize(static_cast<size_t>(s[0] * s[1] * s[2] * s[3]));
         outputs.push_back(storage[i].data());
     }
-    const Plan plan = MakePlan(batch, height, width);
-    std::unique_ptr<Scratch> scratch = AcquireScratch(plan.total);
+    const std::shared_ptr<const Plan> plan = PlanFor(batch, height, width);
+    std::unique_ptr<Scratch> scratch = AcquireScratch(plan->total);
     Profiler profiler;
-    Forward(plan, *scratch, input, outputs.data(), &profiler);
+    Forward(*plan, *scratch, input, outputs.data(), &profiler);
     ReleaseScratch(std::move(scratch));
     layers = std::move(profiler.layers);
 }
 
-// One block layer by layer, every thread on its share of each layer's output
-// channels: PConv -> barrier -> PW1 + BN + act -> barrier -> PW2 + residual
-// (the caller's barrier ends it). The hidden tensor of these few pixels is
-// small enough to share through the caches.
-void Model::RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, const StageShape& shape, int h, int w,
-                                  float* base, const float* x, float* y, int thread, int threads,
-                                  Profiler* timer) const {
-    const KernelSet& k = *kernels_;
-    const int64_t image_size = int64_t{h} * w;
-    float* partial = base + plan.shared_partial;
-    float* hidden = base + plan.shared_hidden;
-    Profiler::Run(timer, 0, [&] {
-        for (int n = 0; n < plan.batch; ++n) {
-            RunConvColumnShare(k,
-                               PartialConvArgs(block, shape, x + n * image_size * shape.dim, h, w,
-                                               partial + n * image_size * shape.partial_dim, 0, h),
-                               thread, threads);
-        }
-    });
-#pragma omp barrier
-    const int64_t pixels = plan.batch * image_size;
-    const GemmArgs expand = ExpandArgs(block, shape, architecture_.activation(), pixels, partial, x, hidden);
-    Profiler::Run(timer, 1, [&] { RunGemmColumnShare(k, expand, thread, threads); });
-#pragma omp barrier
-    const GemmArgs project = ProjectArgs(block, shape, pixels, hidden, x, y);
-    Profiler::Run(timer, 2, [&] { RunGemmColumnShare(k, project, thread, threads); });
-}
-
-bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
-                    Profiler* profiler, const volatile int32_t* cancel_flag) const {
-    const fasternet_model_config& config = architecture_.config();
-    const KernelSet& k = *kernels_;
-    float* base = scratch.buffer.data();
-    float* input_nhwc = base + plan.input;
-    float* activations[2] = {base + plan.activations[0], base + plan.activations[1]};
-    const int batch = plan.batch;
-
-    // Cancellation, checked at the barriers between merges and blocks. Thread 0 samples cancel_flag just
-    // before a barrier and records that checkpoint's number; after the barrier every thread stops if a
-    // checkpoint at or before its own was recorded. A number, not a bool: thread 0 running ahead and
-    // recording a later checkpoint never makes a slower thread leave one barrier early (a deadlock).
-    // (When the executor becomes a list of steps, this is one check between steps.)
-    constexpr int kNotCancelled = std::numeric_limits<int>::max();
-    std::atomic<int> cancelled_at{kNotCancelled};
-    const auto sample_cancel = [&](int thread, int checkpoint) {
-        if (cancel_flag && thread == 0 && *cancel_flag != 0 &&
-            cancelled_at.load(std::memory_order_relaxed) == kNotCancelled) {
-            cancelled_at.store(checkpoint, std::memory_order_relaxed);
-        }
-    };
-    const auto cancelled = [&](int checkpoint) {
-        return cancelled_at.load(std::memory_order_relaxed) <= checkpoint;
-    };
-
-    const auto body = [&](int thread, int threads) {
-        Profiler* const timer = thread == 0 ? profiler : nullptr;
-        int checkpoint = 0;
-        // NCHW -> NHWC.
-        const int in_c = config.in_channels, H = plan.height, W = plan.width;
-        ForEachRowRange(batch, H, thread, threads, [&](int n, int r0, int r1) {
-            const float* image = input + static_cast<int64_t>(n) * in_c * H * W;
+// NCHW -> NHWC, then the patch embedding.
+void Model::AddInputSteps(Plan& plan) const {
+    const int in_c = architecture_.config().in_channels;
+    plan.steps.push_back({"input", false, [this, &plan, in_c](const StepContext& context, int thread, int threads,
+                                                                Profiler*) {
+        const int H = plan.height, W = plan.width;
+        float* input_nhwc = context.base + plan.input;
+        ForEachRowRange(plan.batch, H, thread, threads, [&](int n, int r0, int r1) {
+            const float* image = context.input + static_cast<int64_t>(n) * in_c * H * W;
             for (int y = r0; y < r1; ++y) {
                 float* out_row = input_nhwc + ((static_cast<int64_t>(n) * H + y) * W) * in_c;
                 for (int c = 0; c < in_c; ++c) {
@@ -577,191 +631,230 @@ bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
                 }
             }
         });
-#pragma omp barrier
-        if (timer) timer->Mark("input");
-        // Patch embedding.
-        int current = 0;
-        {
-            const int oh = plan.sizes.embed_h, ow = plan.sizes.embed_w, oc = embed_.out_c;
-            ForEachRowRange(batch, oh, thread, threads, [&](int n, int r0, int r1) {
-                ConvArgs a;
-                a.input = input_nhwc + static_cast<int64_t>(n) * H * W * in_c;
-                a.in_pixel_stride = in_c;
-                a.in_h = H, a.in_w = W, a.in_c = in_c;
-                a.kernel = embed_.kernel, a.stride = embed_.stride, a.pad = 0;
-                a.packed_weights = embed_.weights.data();
-                a.bias = OrNull(embed_.bias);
-                a.output = activations[current] + static_cast<int64_t>(n) * oh * ow * oc;
-                a.out_pixel_stride = oc;
-                a.out_h = oh, a.out_w = ow, a.out_c = oc;
-                a.row_begin = r0, a.row_end = r1;
-                k.conv(a);
-            });
-        }
-#pragma omp barrier
-        if (timer) timer->Mark("patch_embed");
-        int h = plan.sizes.embed_h, w = plan.sizes.embed_w;
-        float* tile = base + plan.thread_tiles + plan.thread_tile_size * thread;
-        for (size_t s = 0; s < stages_.size(); ++s) {
-            const PackedStage& stage = stages_[s];
-            const int dim = stage.shape.dim, cp = stage.shape.partial_dim;
-            if (s > 0) {
-                const PackedConv& merge = stage.merge;
-                const int oh = plan.sizes.stage_h[s], ow = plan.sizes.stage_w[s];
-                const float* in = activations[current];
-                float* out = activations[1 - current];
-                const auto merge_rows = [&](int n, int r0, int r1, bool column_share) {
-                    ConvArgs a;
-                    a.input = in + static_cast<int64_t>(n) * h * w * merge.in_c;
-                    a.in_pixel_stride = merge.in_c;
-                    a.in_h = h, a.in_w = w, a.in_c = merge.in_c;
-                    a.kernel = merge.kernel, a.stride = merge.stride, a.pad = 0;
-                    a.packed_weights = merge.weights.data();
-                    a.bias = OrNull(merge.bias);
-                    a.output = out + static_cast<int64_t>(n) * oh * ow * dim;
-                    a.out_pixel_stride = dim;
-                    a.out_h = oh, a.out_w = ow, a.out_c = dim;
-                    a.row_begin = r0, a.row_end = r1;
-                    if (column_share) {
-                        RunConvColumnShare(k, a, thread, threads);
-                    } else {
-                        k.conv(a);
-                    }
-                };
-                if (plan.merge_as_gemm[s]) {
-                    // Gather each output pixel's window (kernel rows of kernel * in_c floats
-                    // each, in the packed K order), then one GEMM over the whole batch.
-                    float* patches = base + plan.patches;
-                    const int run = merge.kernel * merge.in_c;
-                    const int64_t patch = int64_t{merge.kernel} * run;
-                    ForEachRowRange(batch, oh, thread, threads, [&](int n, int r0, int r1) {
-                        for (int oy = r0; oy < r1; ++oy) {
-                            for (int ox = 0; ox < ow; ++ox) {
-                                float* dst = patches + ((int64_t{n} * oh + oy) * ow + ox) * patch;
-                                for (int ky = 0; ky < merge.kernel; ++ky) {
-                                    const float* src = in + ((int64_t{n} * h + oy * merge.stride + ky) * w +
-                                                             int64_t{ox} * merge.stride) * merge.in_c;
-                                    std::memcpy(dst + int64_t{ky} * run, src, sizeof(float) * run);
-                                }
-                            }
-                        }
-                    });
-#pragma omp barrier
-                    GemmArgs g;
-                    g.m = int64_t{batch} * oh * ow;
-                    g.k = static_cast<int>(patch);
-                    g.n = dim;
-                    g.a = patches;
-                    g.lda = patch;
-                    g.packed_b = merge.weights.data();
-                    g.bias = OrNull(merge.bias);
-                    g.c = out;
-                    g.ldc = dim;
-                    if (plan.split_channels[s]) {
-                        RunGemmColumnShare(k, g, thread, threads);
-                    } else {
-                        RunGemmShare(k, g, thread, threads);
-                    }
-                } else if (plan.split_channels[s]) {
-                    for (int n = 0; n < batch; ++n) merge_rows(n, 0, oh, true);
-                } else {
-                    ForEachRowRange(batch, oh, thread, threads,
-                                    [&](int n, int r0, int r1) { merge_rows(n, r0, r1, false); });
+    }});
+    plan.steps.push_back({"patch_embed", false, [this, &plan, in_c](const StepContext& context, int thread,
+                                                                      int threads, Profiler*) {
+        const int H = plan.height, W = plan.width;
+        const int oh = plan.sizes.embed_h, ow = plan.sizes.embed_w, oc = embed_.out_c;
+        ForEachRowRange(plan.batch, oh, thread, threads, [&](int n, int r0, int r1) {
+            ConvArgs a;
+            a.input = context.base + plan.input + static_cast<int64_t>(n) * H * W * in_c;
+            a.in_pixel_stride = in_c;
+            a.in_h = H, a.in_w = W, a.in_c = in_c;
+            a.kernel = embed_.kernel, a.stride = embed_.stride, a.pad = 0;
+            a.packed_weights = embed_.weights.data();
+            a.bias = OrNull(embed_.bias);
+            a.output = plan.Activation(context, 0) + static_cast<int64_t>(n) * oh * ow * oc;
+            a.out_pixel_stride = oc;
+            a.out_h = oh, a.out_w = ow, a.out_c = oc;
+            a.row_begin = r0, a.row_end = r1;
+            kernels_->conv(a);
+        });
+    }});
+}
+
+namespace {
+
+// The merging conv of one image, output rows [r0, r1).
+ConvArgs MergeArgs(const PackedConv& merge, const float* in, int h, int w, float* out, int oh, int ow, int dim,
+                   int r0, int r1) {
+    ConvArgs a;
+    a.input = in;
+    a.in_pixel_stride = merge.in_c;
+    a.in_h = h, a.in_w = w, a.in_c = merge.in_c;
+    a.kernel = merge.kernel, a.stride = merge.stride, a.pad = 0;
+    a.packed_weights = merge.weights.data();
+    a.bias = OrNull(merge.bias);
+    a.output = out;
+    a.out_pixel_stride = dim;
+    a.out_h = oh, a.out_w = ow, a.out_c = dim;
+    a.row_begin = r0, a.row_end = r1;
+    return a;
+}
+
+// Copies each output pixel's window (kernel rows of kernel * in_c floats each, in the
+// packed K order) of this thread's share of the batch into `patches`.
+void GatherMergeWindows(const PackedConv& merge, const float* in, int batch, int h, int w, int oh, int ow,
+                        float* patches, int thread, int threads) {
+    const int run = merge.kernel * merge.in_c;
+    const int64_t patch = int64_t{merge.kernel} * run;
+    ForEachRowRange(batch, oh, thread, threads, [&](int n, int r0, int r1) {
+        for (int oy = r0; oy < r1; ++oy) {
+            for (int ox = 0; ox < ow; ++ox) {
+                float* dst = patches + ((int64_t{n} * oh + oy) * ow + ox) * patch;
+                for (int ky = 0; ky < merge.kernel; ++ky) {
+                    const float* src =
+                        in + ((int64_t{n} * h + oy * merge.stride + ky) * w + int64_t{ox} * merge.stride) * merge.in_c;
+                    std::memcpy(dst + int64_t{ky} * run, src, sizeof(float) * run);
                 }
-                current = 1 - current;
-                h = oh;
-                w = ow;
-                sample_cancel(thread, ++checkpoint);
-#pragma omp barrier
-                if (cancelled(checkpoint)) return;
-                if (timer) timer->Mark(WithoutTrailingDot(MergePrefix(static_cast<int>(s))));
-            }
-            const int tile_rows = plan.tile_rows[s];
-            float* partial_tile = tile;
-            float* hidden_tile = tile + plan.partial_tile_size;
-            for (size_t b = 0; b < stage.blocks.size(); ++b) {
-                const PackedBlock& block = stage.blocks[b];
-                const float* x = activations[current];
-                float* y = activations[1 - current];
-                if (plan.split_channels[s]) {
-                    RunBlockSplitChannels(plan, block, stage.shape, h, w, base, x, y, thread, threads, timer);
-                    current = 1 - current;
-                    sample_cancel(thread, ++checkpoint);
-#pragma omp barrier
-                    if (cancelled(checkpoint)) return;
-                    if (timer) timer->MarkBlock(WithoutTrailingDot(BlockPrefix(static_cast<int>(s), static_cast<int>(b))));
-                    continue;
-                }
-                // The fused block, tile by tile: PConv -> PW1 + BN + act -> PW2 + residual.
-                // Threads split pixels, not rows, so that small late-stage maps (7x7) balance.
-                const int64_t tile_pixels = int64_t{tile_rows} * w;
-                ForEachRowRange(batch, h * w, thread, threads, [&](int n, int p0, int p1) {
-                    const float* image = x + static_cast<int64_t>(n) * h * w * dim;
-                    float* out_image = y + static_cast<int64_t>(n) * h * w * dim;
-                    for (int64_t first = p0; first < p1; first += tile_pixels) {
-                        const int64_t pixels = std::min<int64_t>(p1 - first, tile_pixels);
-                        const int row_begin = static_cast<int>(first / w);
-                        const int row_end = static_cast<int>((first + pixels - 1) / w) + 1;
-                        const ConvArgs pc =
-                            PartialConvArgs(block, stage.shape, image, h, w, partial_tile, row_begin, row_end);
-                        Profiler::Run(timer, 0, [&] { k.conv(pc); });
-                        const GemmArgs expand =
-                            ExpandArgs(block, stage.shape, architecture_.activation(), pixels,
-                                       partial_tile + (first - int64_t{row_begin} * w) * cp, image + first * dim,
-                                       hidden_tile);
-                        Profiler::Run(timer, 1, [&] { k.gemm(expand); });
-                        const GemmArgs project = ProjectArgs(block, stage.shape, pixels, hidden_tile,
-                                                             image + first * dim, out_image + first * dim);
-                        Profiler::Run(timer, 2, [&] { k.gemm(project); });
-                    }
-                });
-                current = 1 - current;
-                sample_cancel(thread, ++checkpoint);
-#pragma omp barrier
-                if (cancelled(checkpoint)) return;
-                if (timer) timer->MarkBlock(WithoutTrailingDot(BlockPrefix(static_cast<int>(s), static_cast<int>(b))));
-            }
-            if (architecture_.backbone()) {
-                // The stage's output norm, then NHWC -> NCHW into the caller's buffer.
-                const float* x = activations[current];
-                float* row = tile + plan.partial_tile_size;
-                ForEachRowRange(batch, h, thread, threads, [&](int n, int r0, int r1) {
-                    float* out = outputs[s] + static_cast<int64_t>(n) * dim * h * w;
-                    for (int yy = r0; yy < r1; ++yy) {
-                        AffineArgs a;
-                        a.input = x + ((static_cast<int64_t>(n) * h + yy) * w) * dim;
-                        a.pixels = w;
-                        a.channels = dim;
-                        a.scale = stage.norm_scale.data();
-                        a.shift = stage.norm_shift.data();
-                        a.output = row;
-                        k.channel_affine(a);
-                        for (int c = 0; c < dim; ++c) {
-                            float* plane_row = out + (static_cast<int64_t>(c) * h + yy) * w;
-                            for (int xx = 0; xx < w; ++xx) plane_row[xx] = row[static_cast<int64_t>(xx) * dim + c];
-                        }
-                    }
-                });
-#pragma omp barrier
-                if (timer) timer->Mark(WithoutTrailingDot(BackboneNormPrefix(static_cast<int>(s))));
             }
         }
-        if (architecture_.backbone()) return;
-        // Head: average pool -> 1x1 conv + act -> linear.
-        const int last = architecture_.last_dim();
-        float* pooled = base + plan.pooled;
-        float* features = base + plan.features;
-        {
-            int64_t begin, end;
-            Share(batch, thread, threads, begin, end);
-            for (int64_t n = begin; n < end; ++n) {
-                PoolArgs a;
-                a.input = activations[current] + n * h * w * last;
-                a.pixels = int64_t{h} * w;
-                a.channels = last;
-                a.output = pooled + n * last;
-                k.global_average_pool(a);
+    });
+}
+
+}  // namespace
+
+// The merging conv into stage `stage`: as one GEMM over gathered windows (the late
+// stages), split by output channels (few pixels), or by output rows.
+void Model::AddMergeStep(Plan& plan, size_t stage, int h, int w, int current) const {
+    const PackedConv& merge = stages_[stage].merge;
+    const int oh = plan.sizes.stage_h[stage], ow = plan.sizes.stage_w[stage], dim = stages_[stage].shape.dim;
+    const bool as_gemm = plan.merge_as_gemm[stage], split = plan.split_channels[stage];
+    plan.steps.push_back({WithoutTrailingDot(MergePrefix(static_cast<int>(stage))), false,
+                          [=, &plan, &merge](const StepContext& context, int thread, int threads, Profiler*) {
+        const float* in = plan.Activation(context, current);
+        float* out = plan.Activation(context, 1 - current);
+        const int batch = plan.batch;
+        if (as_gemm) {
+            float* patches = context.base + plan.patches;
+            GatherMergeWindows(merge, in, batch, h, w, oh, ow, patches, thread, threads);
+#pragma omp barrier
+            GemmArgs g;
+            g.m = int64_t{batch} * oh * ow;
+            g.k = merge.kernel * merge.kernel * merge.in_c;
+            g.n = dim;
+            g.a = patches;
+            g.lda = g.k;
+            g.packed_b = merge.weights.data();
+            g.bias = OrNull(merge.bias);
+            g.c = out;
+            g.ldc = dim;
+            if (split) {
+                RunGemmColumnShare(*kernels_, g, thread, threads);
+            } else {
+                RunGemmShare(*kernels_, g, thread, threads);
             }
+            return;
+        }
+        const auto image_args = [&](int n, int r0, int r1) {
+            return MergeArgs(merge, in + int64_t{n} * h * w * merge.in_c, h, w, out + int64_t{n} * oh * ow * dim, oh,
+                             ow, dim, r0, r1);
+        };
+        if (split) {
+            for (int n = 0; n < batch; ++n) RunConvColumnShare(*kernels_, image_args(n, 0, oh), thread, threads);
+        } else {
+            ForEachRowRange(batch, oh, thread, threads,
+                            [&](int n, int r0, int r1) { kernels_->conv(image_args(n, r0, r1)); });
+        }
+    }});
+}
+
+// The fused block, tile by tile: PConv -> PW1 + BN + act -> PW2 + residual, the hidden
+// tile never leaving the thread's cache. Threads split pixels, not rows, so that small
+// late-stage maps (7x7) balance.
+void Model::AddBlockStep(Plan& plan, size_t stage, size_t block_index, int h, int w, int current) const {
+    const PackedBlock& block = stages_[stage].blocks[block_index];
+    const StageShape& shape = stages_[stage].shape;
+    const int64_t tile_pixels = int64_t{plan.tile_rows[stage]} * w;
+    const Activation activation = architecture_.activation();
+    plan.steps.push_back({WithoutTrailingDot(BlockPrefix(static_cast<int>(stage), static_cast<int>(block_index))),
+                          true, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
+                                                           Profiler* timer) {
+        const KernelSet& k = *kernels_;
+        const int dim = shape.dim, cp = shape.partial_dim;
+        float* partial_tile = plan.ThreadTile(context, thread);
+        float* hidden_tile = partial_tile + plan.partial_tile_size;
+        const float* x = plan.Activation(context, current);
+        float* y = plan.Activation(context, 1 - current);
+        ForEachRowRange(plan.batch, h * w, thread, threads, [&](int n, int p0, int p1) {
+            const float* image = x + static_cast<int64_t>(n) * h * w * dim;
+            float* out_image = y + static_cast<int64_t>(n) * h * w * dim;
+            for (int64_t first = p0; first < p1; first += tile_pixels) {
+                const int64_t pixels = std::min<int64_t>(p1 - first, tile_pixels);
+                const int row_begin = static_cast<int>(first / w);
+                const int row_end = static_cast<int>((first + pixels - 1) / w) + 1;
+                const ConvArgs pc = PartialConvArgs(block, shape, image, h, w, partial_tile, row_begin, row_end);
+                Profiler::Run(timer, 0, [&] { k.conv(pc); });
+                const GemmArgs expand = ExpandArgs(block, shape, activation, pixels,
+                                                   partial_tile + (first - int64_t{row_begin} * w) * cp,
+                                                   image + first * dim, hidden_tile);
+                Profiler::Run(timer, 1, [&] { RunLinear(block.expand, expand); });
+                const GemmArgs project =
+                    ProjectArgs(block, shape, pixels, hidden_tile, image + first * dim, out_image + first * dim);
+                Profiler::Run(timer, 2, [&] { RunLinear(block.project, project); });
+            }
+        });
+    }});
+}
+
+// One block layer by layer, every thread on its share of each layer's output
+// channels: PConv -> barrier -> PW1 + BN + act -> barrier -> PW2 + residual. The
+// hidden tensor of these few pixels is small enough to share through the caches.
+void Model::AddSplitBlockStep(Plan& plan, size_t stage, size_t block_index, int h, int w, int current) const {
+    const PackedBlock& block = stages_[stage].blocks[block_index];
+    const StageShape& shape = stages_[stage].shape;
+    const Activation activation = architecture_.activation();
+    plan.steps.push_back({WithoutTrailingDot(BlockPrefix(static_cast<int>(stage), static_cast<int>(block_index))),
+                          true, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
+                                                           Profiler* timer) {
+        const KernelSet& k = *kernels_;
+        const int64_t image_size = int64_t{h} * w;
+        const float* x = plan.Activation(context, current);
+        float* y = plan.Activation(context, 1 - current);
+        float* partial = context.base + plan.shared_partial;
+        float* hidden = context.base + plan.shared_hidden;
+        Profiler::Run(timer, 0, [&] {
+            for (int n = 0; n < plan.batch; ++n) {
+                RunConvColumnShare(k,
+                                   PartialConvArgs(block, shape, x + n * image_size * shape.dim, h, w,
+                                                   partial + n * image_size * shape.partial_dim, 0, h),
+                                   thread, threads);
+            }
+        });
+#pragma omp barrier
+        const int64_t pixels = plan.batch * image_size;
+        const GemmArgs expand = ExpandArgs(block, shape, activation, pixels, partial, x, hidden);
+        Profiler::Run(timer, 1, [&] { RunLinearColumnShare(block.expand, expand, thread, threads); });
+#pragma omp barrier
+        const GemmArgs project = ProjectArgs(block, shape, pixels, hidden, x, y);
+        Profiler::Run(timer, 2, [&] { RunLinearColumnShare(block.project, project, thread, threads); });
+    }});
+}
+
+// Backbone mode: the stage's output norm, then NHWC -> NCHW into the caller's buffer.
+void Model::AddBackboneNormStep(Plan& plan, size_t stage, int h, int w, int current) const {
+    plan.steps.push_back({WithoutTrailingDot(BackboneNormPrefix(static_cast<int>(stage))), false,
+                          [=, &plan](const StepContext& context, int thread, int threads, Profiler*) {
+        const PackedStage& st = stages_[stage];
+        const int dim = st.shape.dim;
+        const float* x = plan.Activation(context, current);
+        float* row = plan.ThreadTile(context, thread) + plan.partial_tile_size;
+        ForEachRowRange(plan.batch, h, thread, threads, [&](int n, int r0, int r1) {
+            float* out = context.outputs[stage] + static_cast<int64_t>(n) * dim * h * w;
+            for (int yy = r0; yy < r1; ++yy) {
+                AffineArgs a;
+                a.input = x + ((static_cast<int64_t>(n) * h + yy) * w) * dim;
+                a.pixels = w;
+                a.channels = dim;
+                a.scale = st.norm_scale.data();
+                a.shift = st.norm_shift.data();
+                a.output = row;
+                kernels_->channel_affine(a);
+                for (int c = 0; c < dim; ++c) {
+                    float* plane_row = out + (static_cast<int64_t>(c) * h + yy) * w;
+                    for (int xx = 0; xx < w; ++xx) plane_row[xx] = row[static_cast<int64_t>(xx) * dim + c];
+                }
+            }
+        });
+    }});
+}
+
+// Head: average pool -> 1x1 conv + act -> linear.
+void Model::AddHeadStep(Plan& plan, int h, int w, int current) const {
+    plan.steps.push_back({"head", false, [=, &plan](const StepContext& context, int thread, int threads, Profiler*) {
+        const fasternet_model_config& config = architecture_.config();
+        const int last = architecture_.last_dim(), batch = plan.batch;
+        float* pooled = context.base + plan.pooled;
+        float* features = context.base + plan.features;
+        int64_t begin, end;
+        Share(batch, thread, threads, begin, end);
+        for (int64_t n = begin; n < end; ++n) {
+            PoolArgs a;
+            a.input = plan.Activation(context, current) + n * h * w * last;
+            a.pixels = int64_t{h} * w;
+            a.channels = last;
+            a.output = pooled + n * last;
+            kernels_->global_average_pool(a);
         }
 #pragma omp barrier
         GemmArgs pre;
@@ -774,7 +867,7 @@ bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
         pre.activation = architecture_.activation();
         pre.c = features;
         pre.ldc = config.feature_dim;
-        RunGemmShare(k, pre, thread, threads);
+        RunGemmShare(*kernels_, pre, thread, threads);
 #pragma omp barrier
         GemmArgs fc;
         fc.m = batch;
@@ -784,20 +877,44 @@ bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
         fc.lda = config.feature_dim;
         fc.packed_b = head_.weights.data();
         fc.bias = head_.bias.data();
-        fc.c = outputs[0];
+        fc.c = context.outputs[0];
         fc.ldc = config.num_classes;
-        RunGemmShare(k, fc, thread, threads);
-        if (profiler) {
+        RunGemmShare(*kernels_, fc, thread, threads);
+    }});
+}
+
+// Walks the plan's steps, every thread through every step, a barrier after each.
+// Cancellation is one check between steps: thread 0 samples cancel_flag just before
+// a step's barrier and records that step's index; after the barrier every thread
+// stops if a step at or before its own was recorded. An index, not a bool: thread 0
+// running ahead and recording a later step never makes a slower thread leave an
+// earlier barrier (a deadlock). Returns false when the run stopped early.
+bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+                    Profiler* profiler, const volatile int32_t* cancel_flag) const {
+    const StepContext context{scratch.buffer.data(), input, outputs};
+    constexpr size_t kNotCancelled = std::numeric_limits<size_t>::max();
+    std::atomic<size_t> cancelled_at{kNotCancelled};
+    const auto walk = [&](int thread, int threads) {
+        Profiler* const timer = thread == 0 ? profiler : nullptr;
+        for (size_t i = 0; i < plan.steps.size(); ++i) {
+            const PlanStep& step = plan.steps[i];
+            step.run(context, thread, threads, timer);
+            const bool last = i + 1 == plan.steps.size();
+            if (last && !profiler) break;  // the parallel region ends with a barrier of its own
+            if (!last && cancel_flag && thread == 0 && *cancel_flag != 0 &&
+                cancelled_at.load(std::memory_order_relaxed) == kNotCancelled) {
+                cancelled_at.store(i, std::memory_order_relaxed);
+            }
 #pragma omp barrier
-            if (timer) timer->Mark("head");
+            if (cancelled_at.load(std::memory_order_relaxed) <= i) return;
+            if (timer) step.fused_block ? timer->MarkBlock(step.name) : timer->Mark(step.name);
         }
     };
-
     if (num_threads_ <= 1) {
-        body(0, 1);
+        walk(0, 1);
     } else {
 #pragma omp parallel num_threads(num_threads_)
-        body(omp_get_thread_num(), omp_get_num_threads());
+        walk(omp_get_thread_num(), omp_get_num_threads());
     }
     return cancelled_at.load() == kNotCancelled;
 }

@@ -11,6 +11,7 @@
 
 #include "common/aligned_buffer.h"
 #include "fasternet.h"
+#include "kernels/bf16.h"
 #include "kernels/kernels.h"
 #include "model/architecture.h"
 #include "model/state_dict.h"
@@ -29,6 +30,9 @@ struct PackedLinear {
     int k = 0, n = 0;
     AlignedBuffer weights;
     AlignedBuffer bias;  // empty when the layer has none
+    AlignedBuffer bf16_weights;  // bf16 models: the same weights in bf16 pair panels (bf16.h), else empty
+
+    const bf16* Bf16Weights() const { return reinterpret_cast<const bf16*>(bf16_weights.data()); }
 };
 
 struct PackedBlock {
@@ -55,12 +59,15 @@ struct LayerTime {
 class Model {
 public:
     Model(const Architecture& architecture, const std::map<std::string, TensorView>& state_dict,
-          fasternet_kernel_set kernel_set, int num_threads);
+          fasternet_kernel_set kernel_set, int num_threads,
+          fasternet_precision precision = FASTERNET_PRECISION_FLOAT32);
     ~Model();
 
     const Architecture& architecture() const { return architecture_; }
     fasternet_kernel_set kernel_set() const { return kernel_set_; }
     int num_threads() const { return num_threads_; }
+    fasternet_precision precision() const { return precision_; }
+    const char* precision_kernels_name() const { return bf16_kernels_ ? bf16_kernels_->name : ""; }
     int output_count() const { return architecture_.backbone() ? static_cast<int>(stages_.size()) : 1; }
 
     // NCHW shape of output `index` for an input of batch x height x width.
@@ -76,13 +83,23 @@ public:
 
 private:
     struct Plan;
-    Plan MakePlan(int batch, int height, int width) const;
-    void RunBlockSplitChannels(const Plan& plan, const PackedBlock& block, const StageShape& shape, int h, int w,
-                               float* base, const float* x, float* y, int thread, int threads,
-                               Profiler* timer) const;
+    struct StepContext;
+    struct PlanStep;
+    // The plan for one input geometry: built once, then shared by every caller of that shape.
+    std::shared_ptr<const Plan> PlanFor(int batch, int height, int width) const;
+    std::shared_ptr<Plan> MakePlan(int batch, int height, int width) const;
+    void AddInputSteps(Plan& plan) const;
+    void AddMergeStep(Plan& plan, size_t stage, int h, int w, int current) const;
+    void AddBlockStep(Plan& plan, size_t stage, size_t block, int h, int w, int current) const;
+    void AddSplitBlockStep(Plan& plan, size_t stage, size_t block, int h, int w, int current) const;
+    void AddBackboneNormStep(Plan& plan, size_t stage, int h, int w, int current) const;
+    void AddHeadStep(Plan& plan, int h, int w, int current) const;
     // Returns false when cancel_flag stopped the run early.
     bool Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
                  Profiler* profiler, const volatile int32_t* cancel_flag = nullptr) const;
+    // Columns [first_column, first_column + args.n) of `layer`: on the bf16 kernels when it has bf16 weights.
+    void RunLinear(const PackedLinear& layer, const GemmArgs& args, int first_column = 0) const;
+    void RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const;
     std::unique_ptr<Scratch> AcquireScratch(size_t floats) const;
     void ReleaseScratch(std::unique_ptr<Scratch> scratch) const;
 
@@ -90,6 +107,8 @@ private:
     fasternet_kernel_set kernel_set_;
     const KernelSet* kernels_;
     int num_threads_;
+    fasternet_precision precision_;
+    const Bf16KernelSet* bf16_kernels_ = nullptr;  // bf16 models: runs every layer that has bf16 weights
     PackedConv embed_;
     std::vector<PackedStage> stages_;
     PackedLinear pre_head_;  // 1x1 conv to feature_dim, activation
@@ -97,6 +116,11 @@ private:
 
     mutable std::mutex scratch_mutex_;
     mutable std::vector<std::unique_ptr<Scratch>> free_scratch_;
+
+    // The last few input geometries' plans, most recently used first.
+    static constexpr size_t kCachedPlans = 4;
+    mutable std::mutex plan_mutex_;
+    mutable std::vector<std::shared_ptr<const Plan>> plans_;
 };
 
 }  // namespace fasternet

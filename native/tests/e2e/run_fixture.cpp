@@ -173,7 +173,7 @@ int Run(const Options& options) {
 
     bool all_passed = true;
     for (int threads : options.threads) {
-        const fasternet_model_options model_options{threads, requested};
+        const fasternet_model_options model_options{threads, requested, FASTERNET_PRECISION_FLOAT32};
         fasternet_model* model = nullptr;
         Check(fasternet_model_create(&config, state_dict.data(), static_cast<int32_t>(state_dict.size()),
                                      &model_options, &model),

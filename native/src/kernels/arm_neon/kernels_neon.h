@@ -1,4 +1,5 @@
-// The NEON kernel set (AArch64 Advanced SIMD), one file per operator.
+// The NEON kernel set (AArch64 Advanced SIMD): each operator's driver (drivers/) instantiated
+// over this set's traits (isa.h), one file per operator.
 #pragma once
 
 #include "kernels/kernels.h"

@@ -4,7 +4,7 @@ namespace fasternet {
 
 const KernelSet* ReferenceKernels() {
     static const KernelSet set = {"reference", reference::Gemm, reference::Conv, reference::GlobalAveragePool,
-                                  reference::ChannelAffine, reference::DepthwiseConv};
+                                  reference::ChannelAffine, reference::DepthwiseConv, "scalar", 0};
     return &set;
 }
 

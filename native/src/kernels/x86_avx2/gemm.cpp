@@ -1,94 +1,10 @@
-// AVX2 GEMM over packed 16-column panels with a fused epilogue.
-//
-// Layout: A row-major (rows at lda; columns [k_split, k) from a2 at lda2 when
-// given), B packed panels (K rows of 16 floats each), C row-major at ldc.
-// Blocking: rows in blocks whose A slice (about 64 KB) stays in L1/L2; within
-// a block, for each panel (its B rows stream from L1/L2), tiles of up to 6
-// rows x 16 columns (12 ymm accumulators) run the whole K loop in registers,
-// the block's rows split into equal tiles; 1-5 rows take several panels at
-// once so enough FMA chains stay in flight. Epilogue: accumulators start at
-// the bias, then activation (ReLU, or exact GELU out of line), then +
-// residual, store (masked on the last panel, columns >= n untouched). Tiles
-// are instantiated per activation.
-#include <algorithm>
-
+// The AVX2 instantiation of the Gemm driver (drivers/gemm.h).
+#include "kernels/drivers/gemm.h"
+#include "kernels/x86_avx2/isa.h"
 #include "kernels/x86_avx2/kernels_avx2.h"
-#include "kernels/x86_avx2/tile.h"
 
 namespace fasternet::avx2 {
-namespace {
 
-// A rows per cache block: the block's A slice is about this many bytes, so it stays
-// in L1/L2 while every panel group streams past it (16..512 KB measured alike
-// within noise; 64 KB kept).
-constexpr int64_t kRowBlockBytes = 64 * 1024;
-
-template <Activation activation, int Rows, int Panels>
-struct GemmTile {
-    static void Run(const GemmArgs& args, int64_t row, int panel) {
-        const int column = panel * kPanelWidth;
-        const int columns_left = args.n - column;
-        const int64_t panel_stride = static_cast<int64_t>(args.k) * kPanelWidth;
-        const float* b = args.packed_b + panel * panel_stride;
-
-        const ColumnMasks<Panels> masks(columns_left);
-        Tile<Rows, Panels> tile;
-        StartTile(tile, args.bias ? args.bias + column : nullptr, masks);
-        if (args.a2) {
-            const int split = std::clamp(args.k_split, 0, args.k);
-            AccumulateRows(tile, args.a + row * args.lda, args.lda, split, b, panel_stride);
-            AccumulateRows(tile, args.a2 + row * args.lda2, args.lda2, args.k - split,
-                           b + static_cast<int64_t>(split) * kPanelWidth, panel_stride);
-        } else {
-            AccumulateRows(tile, args.a + row * args.lda, args.lda, args.k, b, panel_stride);
-        }
-        FinishTile<activation>(tile, args.c + row * args.ldc + column, args.ldc,
-                               args.residual ? args.residual + row * args.ldr + column : nullptr, args.ldr, masks);
-    }
-};
-
-// One table per activation, so each tile carries only its own epilogue.
-template <int Rows, int Panels>
-using GemmTileNone = GemmTile<Activation::None, Rows, Panels>;
-template <int Rows, int Panels>
-using GemmTileRelu = GemmTile<Activation::Relu, Rows, Panels>;
-template <int Rows, int Panels>
-using GemmTileGelu = GemmTile<Activation::Gelu, Rows, Panels>;
-
-using GemmTileFunction = void (*)(const GemmArgs&, int64_t, int);
-constexpr TileTable<GemmTileFunction, GemmTileNone> kGemmTilesNone;
-constexpr TileTable<GemmTileFunction, GemmTileRelu> kGemmTilesRelu;
-constexpr TileTable<GemmTileFunction, GemmTileGelu> kGemmTilesGelu;
-
-}  // namespace
-
-void Gemm(const GemmArgs& args) {
-    if (args.m <= 0 || args.n <= 0) return;
-    const auto& tiles = args.activation == Activation::Gelu   ? kGemmTilesGelu.functions
-                        : args.activation == Activation::Relu ? kGemmTilesRelu.functions
-                                                              : kGemmTilesNone.functions;
-    const int panels = (args.n + kPanelWidth - 1) / kPanelWidth;
-    const int64_t a_row_bytes = static_cast<int64_t>(std::max(args.k, 1)) * sizeof(float);
-    // At least 8 tiles per block, so large K does not re-stream B every few rows.
-    constexpr int64_t kMinBlockRows = 8 * kTileRows;
-    const int64_t block_rows = std::max<int64_t>(kMinBlockRows, kRowBlockBytes / a_row_bytes / kTileRows * kTileRows);
-
-    for (int64_t block_begin = 0; block_begin < args.m; block_begin += block_rows) {
-        const int64_t block_end = std::min(args.m, block_begin + block_rows);
-        const int64_t rows = block_end - block_begin;
-        int width;
-        for (int panel = 0; panel < panels; panel += width) {
-            width = PanelGroupWidth(panel, panels, rows);
-            // Rows split into equal tiles (16 = 6 + 5 + 5), never a sliver of a tile.
-            const int64_t tile_count = (rows + TileRowsFor(width) - 1) / TileRowsFor(width);
-            int64_t row = block_begin;
-            for (int64_t t = 0; t < tile_count; ++t) {
-                const int tile_rows = static_cast<int>(rows / tile_count + (t < rows % tile_count ? 1 : 0));
-                tiles[tile_rows][width](args, row, panel);
-                row += tile_rows;
-            }
-        }
-    }
-}
+void Gemm(const GemmArgs& args) { drivers::GemmDriver<Isa>::Run(args); }
 
 }  // namespace fasternet::avx2

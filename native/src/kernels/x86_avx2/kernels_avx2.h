@@ -1,4 +1,5 @@
-// The AVX2 kernel set (AVX2 + FMA), one file per operator.
+// The AVX2 kernel set (AVX2 + FMA): each operator's driver (drivers/) instantiated
+// over this set's traits (isa.h), one file per operator.
 #pragma once
 
 #include "kernels/kernels.h"
@@ -9,5 +10,6 @@ void Gemm(const GemmArgs& args);
 void Conv(const ConvArgs& args);
 void GlobalAveragePool(const PoolArgs& args);
 void ChannelAffine(const AffineArgs& args);
+void DepthwiseConv(const DepthwiseConvArgs& args);
 
 }  // namespace fasternet::avx2

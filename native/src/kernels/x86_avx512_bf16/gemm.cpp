@@ -4,7 +4,7 @@
 // to bf16 one row block at a time into a per-thread buffer (K padded to even);
 // B in bf16 pair panels (bf16.h); C fp32 row-major at ldc. Blocking: row
 // blocks whose bf16 A slice is about 64 KB; within a block, panel groups and
-// register tiles as the fp32 GEMM (14 rows x 2 panels, 9 x 3, 1-3 x 4; tile.h):
+// register tiles as the fp32 GEMM (14 rows x 2 panels, 9 x 3, 1-3 x 4; drivers/tile.h):
 // each K pair step loads one 64-byte pair row per panel and broadcasts one
 // 32-bit bf16 pair per output row into VDPBF16PS. Epilogue shared with the
 // fp32 set: accumulators start at the bias; activation, + residual, masked
@@ -15,13 +15,18 @@
 #include <vector>
 
 #include "kernels/bf16.h"
-#include "kernels/x86_avx512/tile.h"
+#include "kernels/drivers/tile.h"
+#include "kernels/x86_avx512/isa.h"
 
 namespace fasternet {
 namespace avx512_bf16 {
 namespace {
 
-using avx512::Tile;
+// The AVX-512 traits under this set's own name, so the shared tile templates are
+// instantiated here separately from the fp32 set's (this unit has wider flags).
+struct Isa : avx512::Isa {};
+template <int Rows, int Panels>
+using Tile = drivers::Tile<Isa, Rows, Panels>;
 
 constexpr int64_t kRowBlockBytes = 64 * 1024;
 
@@ -63,7 +68,7 @@ struct Bf16Tile {
         const int columns_left = args.n - column;
         float* c = args.c + row * args.ldc + column;
         Tile<Rows, Panels> tile;
-        avx512::StartTile(tile, args.bias ? args.bias + column : nullptr, columns_left);
+        drivers::StartTile(tile, args.bias ? args.bias + column : nullptr, columns_left);
         const int pairs = Bf16PairCount(args.k);
         const bf16* rows[Rows];
 #pragma GCC unroll 16
@@ -83,7 +88,7 @@ struct Bf16Tile {
                 for (int p = 0; p < Panels; ++p) tile.acc[r][p] = _mm512_dpbf16_ps(tile.acc[r][p], x, w[p]);
             }
         }
-        avx512::FinishTile<activation>(tile, c, args.ldc,
+        drivers::FinishTile<activation>(tile, c, args.ldc,
                                        args.residual ? args.residual + row * args.ldr + column : nullptr, args.ldr,
                                        columns_left);
     }
@@ -97,9 +102,9 @@ template <int Rows, int Panels>
 using TileGelu = Bf16Tile<Activation::Gelu, Rows, Panels>;
 
 using TileFunction = void (*)(const GemmArgs&, const bf16*, int64_t, const bf16*, int64_t, int64_t, int);
-constexpr avx512::TileTable<TileFunction, TileNone> kTilesNone;
-constexpr avx512::TileTable<TileFunction, TileRelu> kTilesRelu;
-constexpr avx512::TileTable<TileFunction, TileGelu> kTilesGelu;
+constexpr drivers::TileTable<Isa, TileFunction, TileNone, Isa::kMaxTilePanels> kTilesNone;
+constexpr drivers::TileTable<Isa, TileFunction, TileRelu, Isa::kMaxTilePanels> kTilesRelu;
+constexpr drivers::TileTable<Isa, TileFunction, TileGelu, Isa::kMaxTilePanels> kTilesGelu;
 
 void Gemm(const Bf16GemmArgs& bf) {
     const GemmArgs& args = bf.gemm;
@@ -110,7 +115,7 @@ void Gemm(const Bf16GemmArgs& bf) {
     const int panels = (args.n + kPanelWidth - 1) / kPanelWidth;
     const int64_t panel_stride = Bf16PanelStride(args.k);
     const int64_t a_stride = 2 * int64_t{Bf16PairCount(args.k)};
-    constexpr int64_t kRowQuantum = avx512::kTileRows * avx512::kWideTileRows;
+    constexpr int64_t kRowQuantum = Isa::kRowQuantum;
     const int64_t block_rows = std::max<int64_t>(
         kRowQuantum, kRowBlockBytes / (a_stride * int64_t{sizeof(bf16)}) / kRowQuantum * kRowQuantum);
 
@@ -123,8 +128,8 @@ void Gemm(const Bf16GemmArgs& bf) {
         RoundBlock(args, block_begin, rows, a_stride, a_block.data());
         int width;
         for (int panel = 0; panel < panels; panel += width) {
-            width = avx512::PanelGroupWidth(panel, panels, rows);
-            const int64_t tile_count = (rows + avx512::TileRowsFor(width) - 1) / avx512::TileRowsFor(width);
+            width = Isa::PanelGroupWidth(panel, panels, rows);
+            const int64_t tile_count = (rows + Isa::TileRowsFor(width) - 1) / Isa::TileRowsFor(width);
             int64_t row = 0;
             for (int64_t t = 0; t < tile_count; ++t) {
                 const int tile_rows = static_cast<int>(rows / tile_count + (t < rows % tile_count ? 1 : 0));

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Load measurement for docs/serving.md: wrk (binary-tensor bodies) against `fasternet serve` on loopback,
+# the built-in model and T0, batching off and on, concurrency 1/8/32/64; then one overload run with hey
+# (status breakdown). Bounded: DURATION seconds per point (default 10). Needs ./build.sh first.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$ROOT/cmake/common.sh"
+ensure_apt wrk hey
+CLI="$ROOT/artifacts/bin/fasternet"
+DURATION="${DURATION:-10}"
+WORK="$(mktemp -d)"
+trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+serve() { # name model-args... ; starts the server and waits until ready
+  "$CLI" serve --http-port 18080 --grpc-port 18081 "$@" > "$WORK/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 600); do
+    curl -sf http://127.0.0.1:18080/v2/health/ready >/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$WORK/server.log"; exit 1
+}
+
+stop() { kill -TERM "$SERVER"; wait "$SERVER" || true; }
+
+run_points() { # label model channels size
+  local label=$1 model=$2 channels=$3 size=$4
+  local length
+  length="$(python3 "$ROOT/tools/serving/make_body.py" "$WORK/body.bin" 1 "$channels" "$size")"
+  for c in 1 8 32 64; do
+    local result
+    result="$(BODY="$WORK/body.bin" HEADER_LENGTH="$length" wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${DURATION}s" --timeout 10s \
+      -s "$ROOT/tools/serving/wrk_binary.lua" "http://127.0.0.1:18080/v2/models/$model/infer" | grep RESULT)"
+    echo "$label c=$c $result"
+  done
+}
+
+log "library baselines (same machine, same threads): fasternet bench, batch 1 and 16"
+"$CLI" bench --model t0 --batch 1 --threads 0 --iterations 50
+"$CLI" bench --model t0 --batch 16 --threads 0 --iterations 10
+
+for mode in off on; do
+  if [ "$mode" = on ]; then batching=(--max-batch-size 16 --max-queue-delay-us 2000 --max-queue-size 128)
+  else batching=(--max-batch-size 1 --max-queue-size 128); fi
+  log "built-in fashion-mnist, batching $mode"
+  serve "${batching[@]}"; run_points "fashion-mnist batching=$mode" fashion-mnist 1 28; stop
+  log "t0 (224x224), batching $mode"
+  serve --model t0 "${batching[@]}"; run_points "t0 batching=$mode" t0 3 224; stop
+done
+
+log "overload: t0, c=256, queue of 16: only 200 and 503 expected"
+serve --model t0 --max-batch-size 16 --max-queue-delay-us 2000 --max-queue-size 16
+length="$(python3 "$ROOT/tools/serving/make_body.py" "$WORK/body.bin" 1 3 224)"
+rss_before="$(ps -o rss= -p "$SERVER")"
+hey -z "${DURATION}s" -c 256 -m POST -T application/octet-stream -H "Inference-Header-Content-Length: $length" \
+  -D "$WORK/body.bin" http://127.0.0.1:18080/v2/models/t0/infer | sed -n '/Summary/,/Status code distribution/p;/\[[0-9]*\]/p'
+rss_after="$(ps -o rss= -p "$SERVER")"
+echo "server RSS before/after overload: ${rss_before} KB / ${rss_after} KB"
+stop
