@@ -168,7 +168,7 @@ check_packages() {
 # compare_logits <reference.npy|txt> <other...>: max |a - b| / max |reference| of each against the first.
 compare_logits() {
   ensure_apt python3-numpy
-  python3 - "$@" <<'PY'
+  /usr/bin/python3 - "$@" <<'PY'
 import sys
 import numpy as np
 def load(path):
@@ -220,10 +220,11 @@ cli_smoke_test() {
   rm -f "$logits"
   run_on "$rid" "$exe" run --model t0 --weights "$(path_on "$rid" "$t0/weights.pth")" --threads 2 \
     --input "$(path_on "$rid" "$t0/input_2x3x224x224.npy")" --output "$(path_on "$rid" "$logits")" || return 1
+  [ -s "$logits" ] || { echo "error: the $rid CLI wrote no logits" >&2; return 1; }
   local worst
   worst="$(compare_logits "$t0/logits_2x3x224x224.npy" "$logits" | tail -1)"
   echo "$rid CLI vs PyTorch: $worst"
-  python3 -c "import sys; sys.exit(0 if float('$worst') <= 1e-4 else 1)" || { echo "error: $rid CLI logits differ from PyTorch's" >&2; return 1; }
+  /usr/bin/python3 -c "import sys; sys.exit(0 if float('$worst') <= 1e-4 else 1)" || { echo "error: $rid CLI logits differ from PyTorch's" >&2; return 1; }
 }
 
 # The NUnit suite published as a self-contained test executable for a RID and run there (emulated).
@@ -278,12 +279,14 @@ test_package() {
     [[ $rid == win-* ]] && wine_prefix_init
     run_on "$rid" "$dir/$exe" "$(path_on "$rid" "$t0/weights.pth")" "$(path_on "$rid" "$t0/input_2x3x224x224.npy")" \
       "$(path_on "$rid" "$logits")" "$(path_on "$rid" "$t0/logits_2x3x224x224.npy")" || return 1
+    # wine64 can report 0 after an unhandled exception (its debugger ran): the output is the proof.
+    [ -s "$logits" ] || { echo "error: the $rid consumer wrote no logits" >&2; return 1; }
     results+=("$logits")
   done
   log "the three platforms agree"
   local worst
   worst="$(compare_logits "${results[@]}" | tee /dev/stderr | tail -1)"
-  python3 -c "import sys; sys.exit(0 if float('$worst') <= 1e-5 else 1)" \
+  /usr/bin/python3 -c "import sys; sys.exit(0 if float('$worst') <= 1e-5 else 1)" \
     || { echo "error: the platforms' logits differ by more than 1e-5 of the largest" >&2; return 1; }
   echo "test-package: passed (largest difference $worst of the largest logit)"
 }
@@ -300,7 +303,10 @@ test_old_cpus() {
   for cpu in Westmere:reference Haswell:avx2; do
     local model="${cpu%%:*}" expected="${cpu##*:}" out
     log "native tests under qemu-x86_64 -cpu $model"
-    env -u OMP_NUM_THREADS qemu-x86_64 -cpu "$model" "$tests" --gtest_brief=1 || status=1
+    # Left out: the peak-FLOPS sanity bound (> 0.1 GFLOP/s) measures the emulator, which runs scalar code
+    # at about 0.05 GFLOP/s.
+    env -u OMP_NUM_THREADS qemu-x86_64 -cpu "$model" "$tests" --gtest_brief=1 \
+      --gtest_filter=-CApi.PeakAndBandwidthAreMeasuredAndBadArgumentsRefused || status=1
     log "end-to-end under qemu-x86_64 -cpu $model (dispatch must pick $expected)"
     out="$(env -u OMP_NUM_THREADS qemu-x86_64 -cpu "$model" "$driver" --kernels auto --threads 1,2 \
       --config "$tiny/config.json" --weights "$weights" --input "$tiny/input_2x3x32x32.npy" \

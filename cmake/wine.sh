@@ -3,7 +3,8 @@
 
 WINE64="$(command -v wine64 || echo /usr/lib/wine/wine64)"
 export WINEPREFIX="${FASTERNET_WINEPREFIX:-$ROOT/build/wine-prefix}"
-export WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d"
+# No debugger on a crash (it would wait, and the process would report success).
+export WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d;winedbg.exe=d"
 unset DISPLAY
 # .NET 10 under wine 8: with W^X on, freeing a dynamic method's code dies with "Internal CLR error
 # (0x80131506)" in DynamicResolver's finalizer; off, it runs.

@@ -25,7 +25,9 @@ public sealed partial class ShutdownTests
         string cli = Path.Combine(AppContext.BaseDirectory, "FasterNet.Cli.dll");
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { cli, "serve", "--model", "t0", "--http-port", "0", "--grpc-port", "0", "--max-batch-size", "4" },
+            // FasterNet-M on one thread: each request below is about a second of compute on any CPU, so
+            // the queue holds work long after the bodies have been parsed.
+            ArgumentList = { cli, "serve", "--model", "m", "--threads", "1", "--http-port", "0", "--grpc-port", "0", "--max-batch-size", "4" },
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
@@ -47,9 +49,9 @@ public sealed partial class ShutdownTests
         {
             Uri address = await ready.Task.WaitAsync(TimeSpan.FromSeconds(120));
             using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(120) };
-            // Six requests of four 3x320x320 images each: seconds of queued work on this machine.
+            // Six requests of four 3x320x320 images each: several seconds of queued work.
             var requests = Enumerable.Range(0, 6).Select(i => Task.Run(() => new ServerHarness.Client(http).PostJsonAsync(
-                "/v2/models/t0/infer", JsonRequest(RandomInput(4 * 3 * 320 * 320, i), [4, 3, 320, 320])))).ToList();
+                "/v2/models/m/infer", JsonRequest(RandomInput(4 * 3 * 320 * 320, i), [4, 3, 320, 320])))).ToList();
             await Eventually(async () =>
             {
                 Assert.That(requests.Where(r => r.IsCompleted).Select(r => r.Result.StatusCode), Is.All.EqualTo(HttpStatusCode.OK));
