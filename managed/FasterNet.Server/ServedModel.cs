@@ -102,7 +102,7 @@ public sealed class ServedModel : IDisposable
             ? configuration.Threads
             : Math.Max(1, Environment.ProcessorCount / configuration.Executors);
         var options = new ModelOptions { Threads = threads, Precision = configuration.ParsedPrecision };
-        bool builtIn = configuration.Config is null &&
+        bool builtIn = configuration.Config is null && !configuration.WeightsIsSnapshot &&
                        (configuration.Variant is null || configuration.Variant == DefaultModel.Name);
         IReadOnlyList<string>? labels;
         Preprocessor preprocessor;
@@ -114,6 +114,24 @@ public sealed class ServedModel : IDisposable
             labels = DefaultModel.ClassNames;
             preprocessor = DefaultModel.Preprocessor;
             load = () => DefaultModel.Load(options);
+        }
+        else if (configuration.WeightsIsSnapshot)
+        {
+            // A hub snapshot folder: the variant, classes, labels and preprocessing are the folder's own.
+            HubSnapshot snapshot = HubSnapshot.Open(configuration.Weights!);
+            if (configuration.Config is not null)
+                throw new ArgumentException(
+                    $"model {configuration.EffectiveName}: config {configuration.Config} and the hub snapshot folder {snapshot.Directory} both describe the model; give one of them");
+            if (configuration.Variant is not null &&
+                !string.Equals("fasternet_" + ModelSpec.FromName(configuration.Variant).Name, snapshot.Architecture,
+                               StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException(
+                    $"model {configuration.EffectiveName}: variant {configuration.Variant} disagrees with the architecture " +
+                    $"{snapshot.Architecture} in {snapshot.ConfigPath}");
+            labels = snapshot.LabelNames ??
+                     (snapshot.Spec.NumClasses == ImageNetClasses.Names.Count ? ImageNetClasses.Names : null);
+            preprocessor = Preprocessor.FromPretrained(snapshot.Pretrained);
+            load = () => FasterNetModel.FromPretrained(snapshot, options);
         }
         else
         {

@@ -15,7 +15,11 @@ public sealed record ModelConfiguration
     /// <summary>JSON with the official constructor arguments (custom networks); overrides <see cref="Variant"/>.</summary>
     public string? Config { get; init; }
 
-    /// <summary>Checkpoint (.pth or .safetensors); without it a variant gets seeded random weights.</summary>
+    /// <summary>
+    /// Checkpoint (.pth or .safetensors, official or timm layout), or a Hugging Face hub snapshot folder (config.json
+    /// beside the weights: variant, classes, labels and image preprocessing from it); without it a variant gets seeded
+    /// random weights.
+    /// </summary>
     public string? Weights { get; init; }
 
     /// <summary>Threads per executor; 0: the cores divided evenly between the executors.</summary>
@@ -49,7 +53,16 @@ public sealed record ModelConfiguration
     /// <summary>Image side the "image" input is preprocessed to (0: the model's own preprocessing).</summary>
     public int ImageSize { get; init; }
 
-    internal string EffectiveName => Name ?? (Config is not null ? Path.GetFileNameWithoutExtension(Config) : Variant ?? DefaultModel.Name);
+    internal string EffectiveName => Name ?? (Config is not null ? Path.GetFileNameWithoutExtension(Config)
+                                              : Variant ?? SnapshotVariant ?? DefaultModel.Name);
+
+    /// <summary>True when <see cref="Weights"/> names a hub snapshot folder.</summary>
+    internal bool WeightsIsSnapshot => Weights is not null && HubSnapshot.IsSnapshotFolder(Weights);
+
+    // A snapshot's variant name ("t0" for architecture "fasternet_t0"), the default name of the model it serves.
+    private string? SnapshotVariant => WeightsIsSnapshot && File.Exists(Path.Combine(Weights!, "config.json"))
+        ? HubSnapshot.Open(Weights!).Spec.Name.ToLowerInvariant()
+        : null;
 
     internal void Validate()
     {

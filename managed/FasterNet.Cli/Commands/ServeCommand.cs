@@ -16,7 +16,7 @@ internal static class ServeCommand
         var config = new Option<FileInfo?>("--config") { Description = "serve.json: host, ports, limits and a list of models (see docs/serving.md)" };
         var model = new Option<string?>("--model", "-m") { Description = "Variant to serve: t0, t1, t2, s, m, l (default: the built-in fashion-mnist)" };
         var modelConfig = new Option<FileInfo?>("--model-config") { Description = "JSON with the official constructor arguments of a custom network" };
-        var weights = new Option<FileInfo?>("--weights", "-w") { Description = "Checkpoint (.pth or .safetensors); without it a variant gets seeded random weights" };
+        var weights = new Option<FileInfo?>("--weights", "-w") { Description = "Checkpoint (.pth or .safetensors), or a hub snapshot folder (variant, classes and preprocessing from its config.json); without it a variant gets seeded random weights" };
         var name = new Option<string?>("--name") { Description = "Name in /v2/models/{name} (default: the variant name)" };
         var host = new Option<string?>("--host") { Description = "Address to listen on (default 127.0.0.1)" };
         var httpPort = new Option<int?>("--http-port") { Description = "REST port (default 8000; 0 picks a free one)" };
