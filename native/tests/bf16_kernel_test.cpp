@@ -273,6 +273,9 @@ INSTANTIATE_TEST_SUITE_P(FastSets, FastBf16GemmTest, ::testing::Values(Bf16Set::
 
 // The choice of set, from faked capability reports: testable on any CPU.
 TEST(Bf16Dispatch, NeverPicksAmxWithoutBothCpuidAndOsPermission) {
+    if (Bf16KernelsFor(Bf16Set::Avx512Bf16) == nullptr) {
+        GTEST_SKIP() << "this build has no x86 bf16 kernels (not an x86-64 build)";
+    }
     Bf16Set set;
     const char* reason = nullptr;
     const Bf16Capabilities amx_refused{.avx512_bf16 = true, .amx_bf16 = true, .amx_permitted = false};
@@ -287,6 +290,9 @@ TEST(Bf16Dispatch, NeverPicksAmxWithoutBothCpuidAndOsPermission) {
 }
 
 TEST(Bf16Dispatch, AmxWhenCpuidAndOsAllowItAndTheBuildHasIt) {
+    if (Bf16KernelsFor(Bf16Set::Avx512Bf16) == nullptr) {
+        GTEST_SKIP() << "this build has no x86 bf16 kernels (not an x86-64 build)";
+    }
     Bf16Set set;
     const char* reason = nullptr;
     const Bf16Capabilities all{.avx512_bf16 = true, .amx_bf16 = true, .amx_permitted = true};
