@@ -95,23 +95,19 @@ const GemmShape kGemmShapes[] = {
     {"classifier", 1, 1280, 1000, 0, true, Activation::None, false},
 };
 
-void RegisterGemm(const KernelSet* kernels, const GemmShape& shape) {
-    const std::string name = std::string("gemm/") + kernels->name + "/" + shape.model + "/m" + std::to_string(shape.m) +
-                             "_k" + std::to_string(shape.k) + "_n" + std::to_string(shape.n);
-    benchmark::RegisterBenchmark(name.c_str(), [kernels, shape](benchmark::State& state) {
-        const bool split = shape.k_split > 0;
-        // A split A reads [0, k_split) from a cp-wide buffer and the rest in place from a k-wide one.
-        const int64_t lda = split ? shape.k_split : shape.k;
-        const AlignedBuffer a = RandomBuffer(static_cast<size_t>(shape.m * lda), 1);
-        const AlignedBuffer a2 = RandomBuffer(static_cast<size_t>(shape.m * shape.k), 2);
-        // Cold: enough copies of the weights to overflow the last-level cache (256 MB).
-        const size_t weight_bytes = PackedPanelsSize(shape.k, shape.n) * sizeof(float);
-        const size_t copies = shape.cold ? (size_t{256} << 20) / weight_bytes + 1 : 1;
-        std::vector<AlignedBuffer> packed;
-        for (size_t i = 0; i < copies; ++i) packed.push_back(PackedWeights(shape.k, shape.n, 3));
-        const AlignedBuffer bias = RandomBuffer(static_cast<size_t>(shape.n), 4);
-        const AlignedBuffer residual = RandomBuffer(static_cast<size_t>(shape.m * shape.n), 5);
-        AlignedBuffer c(static_cast<size_t>(shape.m * shape.n));
+// One GEMM shape's activations, bias, residual and output, and the arguments that point at them.
+struct GemmOperands {
+    explicit GemmOperands(const GemmShape& shape)
+        : split(shape.k_split > 0),
+          // A split A reads [0, k_split) from a cp-wide buffer and the rest in place from a k-wide one.
+          lda(split ? shape.k_split : shape.k),
+          a(RandomBuffer(static_cast<size_t>(shape.m * lda), 1)),
+          a2(RandomBuffer(static_cast<size_t>(shape.m * shape.k), 2)),
+          bias(RandomBuffer(static_cast<size_t>(shape.n), 4)),
+          residual(RandomBuffer(static_cast<size_t>(shape.m * shape.n), 5)),
+          c(static_cast<size_t>(shape.m * shape.n)) {}
+
+    GemmArgs Args(const GemmShape& shape) {
         GemmArgs args;
         args.m = shape.m;
         args.k = shape.k;
@@ -129,6 +125,25 @@ void RegisterGemm(const KernelSet* kernels, const GemmShape& shape) {
         args.ldr = shape.n;
         args.c = c.data();
         args.ldc = shape.n;
+        return args;
+    }
+
+    bool split;
+    int64_t lda;
+    AlignedBuffer a, a2, bias, residual, c;
+};
+
+void RegisterGemm(const KernelSet* kernels, const GemmShape& shape) {
+    const std::string name = std::string("gemm/") + kernels->name + "/" + shape.model + "/m" + std::to_string(shape.m) +
+                             "_k" + std::to_string(shape.k) + "_n" + std::to_string(shape.n);
+    benchmark::RegisterBenchmark(name.c_str(), [kernels, shape](benchmark::State& state) {
+        GemmOperands operands(shape);
+        // Cold: enough copies of the weights to overflow the last-level cache (256 MB).
+        const size_t weight_bytes = PackedPanelsSize(shape.k, shape.n) * sizeof(float);
+        const size_t copies = shape.cold ? (size_t{256} << 20) / weight_bytes + 1 : 1;
+        std::vector<AlignedBuffer> packed;
+        for (size_t i = 0; i < copies; ++i) packed.push_back(PackedWeights(shape.k, shape.n, 3));
+        GemmArgs args = operands.Args(shape);
         size_t next = 0;
         for (auto _ : state) {
             args.packed_b = packed[next].data();
@@ -145,10 +160,7 @@ void RegisterBf16Gemm(const Bf16KernelSet* kernels, const GemmShape& shape) {
     const std::string name = std::string("gemm_bf16/") + kernels->name + "/" + shape.model + "/m" +
                              std::to_string(shape.m) + "_k" + std::to_string(shape.k) + "_n" + std::to_string(shape.n);
     benchmark::RegisterBenchmark(name.c_str(), [kernels, shape](benchmark::State& state) {
-        const bool split = shape.k_split > 0;
-        const int64_t lda = split ? shape.k_split : shape.k;
-        const AlignedBuffer a = RandomBuffer(static_cast<size_t>(shape.m * lda), 1);
-        const AlignedBuffer a2 = RandomBuffer(static_cast<size_t>(shape.m * shape.k), 2);
+        GemmOperands operands(shape);
         const AlignedBuffer weights = RandomBuffer(static_cast<size_t>(shape.k) * shape.n, 3);
         const size_t packed_size = PackedBf16PanelsSize(shape.k, shape.n);
         const size_t weight_bytes = packed_size * sizeof(bf16);
@@ -158,27 +170,8 @@ void RegisterBf16Gemm(const Bf16KernelSet* kernels, const GemmShape& shape) {
             packed.emplace_back((packed_size + 1) / 2);
             PackBf16Panels(weights.data(), shape.k, shape.n, reinterpret_cast<bf16*>(packed.back().data()));
         }
-        const AlignedBuffer bias = RandomBuffer(static_cast<size_t>(shape.n), 4);
-        const AlignedBuffer residual = RandomBuffer(static_cast<size_t>(shape.m * shape.n), 5);
-        AlignedBuffer c(static_cast<size_t>(shape.m * shape.n));
         Bf16GemmArgs bf;
-        GemmArgs& args = bf.gemm;
-        args.m = shape.m;
-        args.k = shape.k;
-        args.n = shape.n;
-        args.a = a.data();
-        args.lda = lda;
-        if (split) {
-            args.a2 = a2.data() + shape.k_split;
-            args.lda2 = shape.k;
-            args.k_split = shape.k_split;
-        }
-        args.bias = shape.bias ? bias.data() : nullptr;
-        args.activation = shape.activation;
-        args.residual = shape.residual ? residual.data() : nullptr;
-        args.ldr = shape.n;
-        args.c = c.data();
-        args.ldc = shape.n;
+        bf.gemm = operands.Args(shape);
         size_t next = 0;
         for (auto _ : state) {
             bf.packed_b = reinterpret_cast<const bf16*>(packed[next].data());

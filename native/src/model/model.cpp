@@ -132,18 +132,22 @@ void ColumnShare(int n, int thread, int threads, int& first, int& count) {
     count = std::min<int>(n, static_cast<int>(end * kPanelWidth)) - first;
 }
 
-// Runs this thread's share of a GEMM's output columns (all rows).
-void RunGemmColumnShare(const KernelSet& kernels, const GemmArgs& args, int thread, int threads) {
-    int first, count;
-    ColumnShare(args.n, thread, threads, first, count);
-    if (count <= 0) return;
+// Output columns [first, first + count) of a GEMM (all rows): its weights, bias, residual and output.
+GemmArgs GemmColumns(const GemmArgs& args, int first, int count) {
     GemmArgs part = args;
     part.n = count;
     part.packed_b += static_cast<size_t>(first) * args.k;
     if (part.bias) part.bias += first;
     if (part.residual) part.residual += first;
     part.c += first;
-    kernels.gemm(part);
+    return part;
+}
+
+// Runs this thread's share of a GEMM's output columns (all rows).
+void RunGemmColumnShare(const KernelSet& kernels, const GemmArgs& args, int thread, int threads) {
+    int first, count;
+    ColumnShare(args.n, thread, threads, first, count);
+    if (count > 0) kernels.gemm(GemmColumns(args, first, count));
 }
 
 // Runs this thread's share of a conv's output channels (the args' rows).
@@ -415,14 +419,7 @@ void Model::RunLinear(const PackedLinear& layer, const GemmArgs& args, int first
 void Model::RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const {
     int first, count;
     ColumnShare(args.n, thread, threads, first, count);
-    if (count <= 0) return;
-    GemmArgs part = args;
-    part.n = count;
-    part.packed_b += static_cast<size_t>(first) * args.k;
-    if (part.bias) part.bias += first;
-    if (part.residual) part.residual += first;
-    part.c += first;
-    RunLinear(layer, part, first);
+    if (count > 0) RunLinear(layer, GemmColumns(args, first, count), first);
 }
 
 std::vector<int64_t> Model::OutputShape(int batch, int height, int width, int index) const {
