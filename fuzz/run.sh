@@ -25,6 +25,7 @@ SHARPFUZZ_VERSION=2.3.0
 WORK="$ROOT/build/fuzz"
 TOOLS="$WORK/tools"
 HARNESS="$WORK/managed"
+PLAIN_HARNESS="$WORK/managed-plain"
 SANITIZE_BUILD="$ROOT/build/sanitize"
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
@@ -40,10 +41,12 @@ prepare_managed() {
   local stamp="$HARNESS/.instrumented"
   local newest
   newest="$(find "$ROOT/managed/FasterNet" "$ROOT/fuzz/managed" -name '*.cs' -newer "$stamp" 2>/dev/null | head -1 || true)"
-  if [ -f "$stamp" ] && [ -z "$newest" ]; then return; fi
+  if [ -f "$stamp" ] && [ -z "$newest" ] && [ -d "$PLAIN_HARNESS" ]; then return; fi
   log "fuzz harness: publish and instrument"
-  rm -rf "$HARNESS"
+  rm -rf "$HARNESS" "$PLAIN_HARNESS"
   dotnet publish "$ROOT/fuzz/managed/FasterNet.Fuzz/FasterNet.Fuzz.csproj" -c Release -o "$HARNESS" -nologo -v quiet
+  # An uninstrumented copy replays findings outside afl-fuzz (the instrumented one needs afl's shared memory).
+  cp -r "$HARNESS" "$PLAIN_HARNESS"
   local dll
   for dll in "$HARNESS"/FasterNet*.dll; do
     case "$(basename "$dll")" in FasterNet.Fuzz.dll) continue ;; esac
@@ -64,6 +67,7 @@ prepare_native() {
 
 SUMMARY=()
 FOUND=0
+HANG_REPLAY_SECONDS=20
 
 fuzz_managed() {
   local target="$1" seconds="$2" out="$WORK/findings/$1"
@@ -82,8 +86,19 @@ fuzz_managed() {
   execs="$(awk -F' *: *' '$1=="execs_done"{print $2}' "$stats")"
   crashes="$(awk -F' *: *' '$1=="saved_crashes"{print $2}' "$stats")"
   hangs="$(awk -F' *: *' '$1=="saved_hangs"{print $2}' "$stats")"
-  SUMMARY+=("$target: ${seconds}s, $execs execs, $crashes crashes, $hangs hangs (afl++, SharpFuzz)")
-  if [ "${crashes:-0}" != 0 ] || [ "${hangs:-0}" != 0 ]; then
+  # afl's hang timeout also catches a stalled process (a GC or JIT pause on a busy machine): a hang
+  # counts only when the input, replayed alone, still runs past the replay limit or fails.
+  local file replayed=0 reproduced=0
+  for file in "$out"/default/hangs/id*; do
+    [ -e "$file" ] || continue
+    replayed=$((replayed + 1))
+    if ! timeout "$HANG_REPLAY_SECONDS" dotnet "$PLAIN_HARNESS/FasterNet.Fuzz.dll" "$target" "$file" >/dev/null 2>&1; then
+      reproduced=$((reproduced + 1))
+      echo "hang reproduced: $file" >&2
+    fi
+  done
+  SUMMARY+=("$target: ${seconds}s, $execs execs, $crashes crashes, $hangs hangs ($reproduced of $replayed reproduced alone within ${HANG_REPLAY_SECONDS}s) (afl++, SharpFuzz)")
+  if [ "${crashes:-0}" != 0 ] || [ "$reproduced" != 0 ]; then
     FOUND=1
     ls "$out"/default/crashes/* "$out"/default/hangs/* 2>/dev/null | grep -v README || true
   fi
