@@ -8,6 +8,7 @@
 #   ./build.sh test-arm64 run the arm64 native tests under qemu-aarch64
 #   ./build.sh bindings   regenerate bindings/generated/NativeMethods.g.cs
 #   ./build.sh deploy-check  validate deploy/ (Kubernetes + KServe manifests) offline
+#   ./build.sh serving-client-check  a Python REST + gRPC client against `fasternet serve`, checked against the library
 #   ./build.sh win-x64    cross-build libfasternet.dll with mingw-w64 (artifacts/native/win-x64/)
 #   ./build.sh test-win-x64  CTest + end-to-end PyTorch check + the NUnit suite under wine64
 #   ./build.sh test-managed-arm64  the NUnit suite (parity, loading, bad input) under qemu-aarch64
@@ -146,6 +147,14 @@ deploy_check() {
   node "$dir/validate.mjs" "$ROOT/deploy"
 }
 
+# A non-.NET client (Debian's python3 with requests, numpy, grpcio, grpc_tools) against a running
+# `fasternet serve`: REST JSON and binary, gRPC from the committed proto, results against `fasternet run`.
+serving_client_check() {
+  ensure_apt python3-requests python3-numpy python3-grpcio python3-grpc-tools
+  log "serving: Python REST + gRPC client against fasternet serve"
+  /usr/bin/python3 "$ROOT/tools/serving/client_check.py" "$BIN/fasternet"
+}
+
 main_job() {
   local cli="$BIN/fasternet"
   log "classify the sample images with the built-in Fashion-MNIST model"
@@ -159,6 +168,7 @@ case "${1:-build}" in
   run) build_all; main_job ;;
   test) build_all; run_tests ;;
   deploy-check) deploy_check ;;
+  serving-client-check) serving_client_check ;;
   bindings)
     dotnet run -c "$CONFIG" --project "$ROOT/bindings/FasterNet.Bindings.Generator" -- \
       --header native/include/fasternet.h --output bindings/generated/NativeMethods.g.cs ;;

@@ -67,7 +67,7 @@ internal sealed class GrpcInferenceService(ServerReference reference) : GRPCInfe
                     ReadOnlySpan<byte> bytes = request.RawInputContents[i].Span;
                     tensor = t.Datatype switch
                     {
-                        "FP32" => tensor with { Floats = InferenceCore.FloatsFromBytes(bytes, t.Name) },
+                        "FP32" => tensor with { Floats = InferenceCore.FloatsFromBytes(bytes, t.Name, Server.Core.InputPool), Pooled = true },
                         "BYTES" => tensor with { Bytes = InferenceCore.BytesElements(bytes, t.Name) },
                         _ => throw InferenceException.BadRequest($"input '{t.Name}': datatype {t.Datatype} is not supported (FP32 or BYTES)"),
                     };

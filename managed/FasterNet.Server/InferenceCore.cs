@@ -11,6 +11,9 @@ namespace FasterNet.Server;
 public sealed record InputTensor(string Name, string Datatype, long[] Shape)
 {
     public float[]? Floats { get; init; }
+
+    /// <summary>Floats came from the server's input pool and go back to it once the request is done.</summary>
+    internal bool Pooled { get; init; }
     public IReadOnlyList<byte[]>? Bytes { get; init; }
 }
 
@@ -34,6 +37,9 @@ public sealed class InferenceCore(IReadOnlyDictionary<string, ServedModel> model
 {
     public IReadOnlyDictionary<string, ServedModel> Models { get; } = models;
 
+    /// <summary>Reused FP32 input arrays; idle ones never hold more than one maximal request body.</summary>
+    internal InputArrayPool InputPool { get; } = new(configuration.MaxRequestBodyBytes);
+
     public ServedModel FindModel(string name, string? version = null)
     {
         if (!Models.TryGetValue(name, out ServedModel? model))
@@ -46,7 +52,22 @@ public sealed class InferenceCore(IReadOnlyDictionary<string, ServedModel> model
     public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken clientGone)
     {
         ServedModel model = FindModel(request.ModelName);
-        (float[] data, int n, int h, int w) = BuildInput(model, request.Inputs);
+        (float[] data, int n, int h, int w, bool pooled) = BuildInput(model, request.Inputs);
+        try
+        {
+            return await InferAsync(model, request, data, n, h, w, clientGone).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The executor is done with the input once the request has its answer (or was never run).
+            if (pooled)
+                InputPool.Return(data);
+        }
+    }
+
+    private async Task<InferenceResponse> InferAsync(ServedModel model, InferenceRequest request, float[] data, int n, int h,
+                                                     int w, CancellationToken clientGone)
+    {
         // Output names are checked before the work is queued.
         IReadOnlyList<RequestedOutput> wanted = request.Outputs is { Count: > 0 } o
             ? o
@@ -95,7 +116,7 @@ public sealed class InferenceCore(IReadOnlyDictionary<string, ServedModel> model
         return new OutputTensor(r.Name, "BYTES", [batch, k], null, elements, r.Binary);
     }
 
-    private (float[] Data, int N, int H, int W) BuildInput(ServedModel model, IReadOnlyList<InputTensor> inputs)
+    private (float[] Data, int N, int H, int W, bool Pooled) BuildInput(ServedModel model, IReadOnlyList<InputTensor> inputs)
     {
         if (inputs.Count != 1)
             throw InferenceException.BadRequest(
@@ -109,7 +130,7 @@ public sealed class InferenceCore(IReadOnlyDictionary<string, ServedModel> model
             $"unknown input '{t.Name}' (model {model.Name} takes '{ServedModel.InputName}' or '{ServedModel.ImageInputName}')");
     }
 
-    private static (float[], int, int, int) TensorInput(ServedModel model, InputTensor t)
+    private static (float[], int, int, int, bool) TensorInput(ServedModel model, InputTensor t)
     {
         if (t.Datatype != "FP32")
             throw InferenceException.BadRequest($"input '{t.Name}' must be FP32, got {t.Datatype}");
@@ -122,10 +143,10 @@ public sealed class InferenceCore(IReadOnlyDictionary<string, ServedModel> model
         if (data.Length != count)
             throw InferenceException.BadRequest(
                 $"input '{t.Name}' has {data.Length} values, its shape [{string.Join(", ", t.Shape)}] needs {count}");
-        return (data, (int)t.Shape[0], (int)t.Shape[2], (int)t.Shape[3]);
+        return (data, (int)t.Shape[0], (int)t.Shape[2], (int)t.Shape[3], t.Pooled);
     }
 
-    private (float[], int, int, int) ImageInput(ServedModel model, InputTensor t)
+    private (float[], int, int, int, bool) ImageInput(ServedModel model, InputTensor t)
     {
         if (t.Datatype != "BYTES")
             throw InferenceException.BadRequest($"input '{t.Name}' must be BYTES (encoded JPEG/PNG/WebP images), got {t.Datatype}");
@@ -138,7 +159,7 @@ public sealed class InferenceCore(IReadOnlyDictionary<string, ServedModel> model
                 $"the request's batch of {images.Count} exceeds max_batch_size {model.Configuration.MaxBatchSize} of model {model.Name}");
         Preprocessor pre = model.Preprocessor;
         int per = pre.ValuesPerImage;
-        var data = new float[images.Count * per];
+        float[] data = InputPool.Rent(images.Count * per); // every value is written below
         for (int i = 0; i < images.Count; i++)
         {
             string element = $"{t.Name}[{i}]";
@@ -154,7 +175,7 @@ public sealed class InferenceCore(IReadOnlyDictionary<string, ServedModel> model
             }
             pre.ProcessInto(decoded, data.AsSpan(i * per, per));
         }
-        return (data, images.Count, pre.Options.Size, pre.Options.Size);
+        return (data, images.Count, pre.Options.Size, pre.Options.Size, true);
     }
 
     /// <summary>Reads only the image header and refuses sizes beyond the limit before any pixel is decoded.</summary>
@@ -171,12 +192,12 @@ public sealed class InferenceCore(IReadOnlyDictionary<string, ServedModel> model
                 $"image {element} is {codec.Info.Width}x{codec.Info.Height}, more than the server's limit of {configuration.MaxImagePixels} pixels (refused before decoding)");
     }
 
-    /// <summary>Little-endian FP32 bytes (binary extension, gRPC raw contents) to floats.</summary>
-    public static float[] FloatsFromBytes(ReadOnlySpan<byte> raw, string name)
+    /// <summary>Little-endian FP32 bytes (binary extension, gRPC raw contents) to floats, in a pooled array when a pool is given.</summary>
+    internal static float[] FloatsFromBytes(ReadOnlySpan<byte> raw, string name, InputArrayPool? pool = null)
     {
         if (raw.Length % 4 != 0)
             throw InferenceException.BadRequest($"input '{name}': {raw.Length} bytes is not a whole number of FP32 values");
-        var values = new float[raw.Length / 4];
+        float[] values = pool?.Rent(raw.Length / 4) ?? new float[raw.Length / 4];
         if (BitConverter.IsLittleEndian)
             raw.CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
         else

@@ -72,9 +72,8 @@ internal static class RestEndpoints
         if (model.QueueLength >= model.Configuration.MaxQueueSize)
             throw model.RejectQueueFull();
         CancellationToken clientGone = http.RequestAborted;
-        byte[] body = await RestProtocol.ReadBodyAsync(http.Request, server.Configuration.MaxRequestBodyBytes, clientGone);
-        (InferenceRequest request, bool binaryOutput) =
-            RestProtocol.ParseInfer(model.Name, body, http.Request.Headers[RestProtocol.HeaderLengthName].FirstOrDefault());
+        (InferenceRequest request, bool binaryOutput) = await RestProtocol.ReadInferAsync(
+            http.Request, model.Name, server.Configuration.MaxRequestBodyBytes, server.Core.InputPool, clientGone);
         InferenceResponse response = await server.Core.InferAsync(request, clientGone);
         await RestProtocol.WriteInferResponseAsync(http.Response, response, binaryOutput);
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
+using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -29,6 +30,13 @@ internal static class RestProtocol
             _ => throw new InferenceException(InferenceErrorKind.BadRequest,
                 $"unsupported Content-Encoding '{encoding}' (gzip, deflate or none)"),
         };
+        if (source == body && request.ContentLength is { } length && length <= limit)
+        {
+            // Known length: one array of that size, no regrowing copies.
+            var exact = new byte[length];
+            await body.ReadExactlyAsync(exact, token).ConfigureAwait(false);
+            return exact;
+        }
         using var buffer = new MemoryStream();
         byte[] chunk = ArrayPool<byte>.Shared.Rent(81920);
         try
@@ -62,20 +70,117 @@ internal static class RestProtocol
         return buffer.ToArray();
     }
 
-    public static (InferenceRequest Request, bool BinaryOutput) ParseInfer(string modelName, byte[] body, string? headerLengthText)
+    /// <summary>A whole body (JSON, or JSON header + binary inputs) to a request; the fallback for compressed bodies.</summary>
+    public static (InferenceRequest Request, bool BinaryOutput) ParseInfer(string modelName, byte[] body, string? headerLengthText,
+                                                                           InputArrayPool? pool = null)
     {
-        int headerLength = body.Length;
-        if (headerLengthText is not null)
+        int headerLength = HeaderLength(headerLengthText, body.Length);
+        InferHeader header = ParseHeader(modelName, body.AsMemory(0, headerLength), body.Length - headerLength);
+        int offset = headerLength;
+        for (int i = 0; i < header.Inputs.Count; i++)
         {
-            if (!int.TryParse(headerLengthText, NumberStyles.None, CultureInfo.InvariantCulture, out headerLength) ||
-                headerLength > body.Length)
-                throw InferenceException.BadRequest(
-                    $"{HeaderLengthName} is '{headerLengthText}', expected a byte count of at most the body's {body.Length}");
+            if (header.BinarySizes[i] is not { } size)
+                continue;
+            InputTensor t = header.Inputs[i];
+            ReadOnlySpan<byte> raw = body.AsSpan(offset, (int)size);
+            offset += (int)size;
+            header.Inputs[i] = t.Datatype == "FP32"
+                ? t with { Floats = InferenceCore.FloatsFromBytes(raw, t.Name, pool), Pooled = pool is not null }
+                : t with { Bytes = InferenceCore.BytesElements(raw, t.Name) };
         }
+        return header.ToRequest();
+    }
+
+    /// <summary>
+    /// Reads and parses an infer request. A plain binary-tensor body of known length (tritonclient's usual request)
+    /// is read in place: the JSON header first, then each binary input straight into its (pooled) FP32 array, one
+    /// copy from the connection. Anything else (compressed, chunked, JSON only) is read whole first.
+    /// </summary>
+    public static async Task<(InferenceRequest Request, bool BinaryOutput)> ReadInferAsync(
+        HttpRequest request, string modelName, long limit, InputArrayPool pool, CancellationToken token)
+    {
+        string? headerLengthText = request.Headers[HeaderLengthName].FirstOrDefault();
+        string? encoding = request.Headers.ContentEncoding;
+        if (headerLengthText is null || request.ContentLength is not { } length || length > Math.Min(limit, int.MaxValue) ||
+            !(string.IsNullOrWhiteSpace(encoding) || encoding.Trim().Equals("identity", StringComparison.OrdinalIgnoreCase)))
+        {
+            byte[] body = await ReadBodyAsync(request, limit, token).ConfigureAwait(false);
+            return ParseInfer(modelName, body, headerLengthText, pool);
+        }
+        PipeReader reader = request.BodyReader;
+        int headerLength = HeaderLength(headerLengthText, length);
+        var json = new byte[headerLength];
+        await ReadExactlyAsync(reader, json, headerLength, token).ConfigureAwait(false);
+        InferHeader header = ParseHeader(modelName, json, length - headerLength);
+        for (int i = 0; i < header.Inputs.Count; i++)
+        {
+            if (header.BinarySizes[i] is not { } size)
+                continue;
+            InputTensor t = header.Inputs[i];
+            if (t.Datatype == "FP32")
+            {
+                float[] values = pool.Rent((int)(size / 4));
+                await ReadExactlyAsync(reader, values, (int)size, token).ConfigureAwait(false);
+                header.Inputs[i] = t with { Floats = values, Pooled = true };
+            }
+            else
+            {
+                var raw = new byte[size];
+                await ReadExactlyAsync(reader, raw, (int)size, token).ConfigureAwait(false);
+                header.Inputs[i] = t with { Bytes = InferenceCore.BytesElements(raw, t.Name) };
+            }
+        }
+        return header.ToRequest();
+    }
+
+    private static int HeaderLength(string? headerLengthText, long bodyLength)
+    {
+        if (headerLengthText is null)
+            return (int)bodyLength;
+        if (!int.TryParse(headerLengthText, NumberStyles.None, CultureInfo.InvariantCulture, out int headerLength) ||
+            headerLength > bodyLength)
+            throw InferenceException.BadRequest(
+                $"{HeaderLengthName} is '{headerLengthText}', expected a byte count of at most the body's {bodyLength}");
+        return headerLength;
+    }
+
+    /// <summary>Fills the first <paramref name="byteCount"/> bytes of <paramref name="target"/> (a byte[] or float[]) from the body.</summary>
+    private static async ValueTask ReadExactlyAsync(PipeReader reader, Array target, int byteCount, CancellationToken token)
+    {
+        int filled = 0;
+        while (filled < byteCount)
+        {
+            ReadResult result = await reader.ReadAsync(token).ConfigureAwait(false);
+            filled += CopyOut(reader, result.Buffer, target, filled, byteCount);
+            if (filled < byteCount && (result.IsCompleted || result.IsCanceled))
+                throw InferenceException.BadRequest($"the body ended {byteCount - filled} bytes short of its announced length");
+        }
+    }
+
+    private static int CopyOut(PipeReader reader, ReadOnlySequence<byte> buffer, Array target, int filled, int byteCount)
+    {
+        Span<byte> destination = target is float[] floats ? MemoryMarshal.AsBytes(floats.AsSpan()) : ((byte[])target).AsSpan();
+        int take = (int)Math.Min(buffer.Length, byteCount - filled);
+        buffer.Slice(0, take).CopyTo(destination.Slice(filled, take));
+        reader.AdvanceTo(buffer.GetPosition(take));
+        return take;
+    }
+
+    /// <summary>A request's JSON part parsed: binary inputs have no data yet, only their sizes (in body order).</summary>
+    private sealed record InferHeader(string ModelName, string? Id, List<InputTensor> Inputs, long?[] BinarySizes,
+                                      List<RequestedOutput>? Outputs, long? Timeout, bool BinaryOutput)
+    {
+        public (InferenceRequest, bool) ToRequest() =>
+            (new InferenceRequest(ModelName, Id, Inputs, Outputs, Timeout), BinaryOutput);
+    }
+
+    /// <summary>Parses the JSON header; <paramref name="binaryBytes"/> follow it, and the binary_data_size values must add up to them.</summary>
+    private static InferHeader ParseHeader(string modelName, ReadOnlyMemory<byte> json, long binaryBytes)
+    {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.AsMemory(0, headerLength), new JsonDocumentOptions { MaxDepth = 64 });
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
         }
         catch (JsonException e)
         {
@@ -104,12 +209,16 @@ internal static class RestProtocol
             if (!root.TryGetProperty("inputs", out JsonElement inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
                 throw InferenceException.BadRequest("the request needs an 'inputs' array");
             var inputs = new List<InputTensor>();
-            int binaryOffset = headerLength;
+            var binarySizes = new List<long?>();
+            long binaryLeft = binaryBytes;
             foreach (JsonElement input in inputsElement.EnumerateArray())
-                inputs.Add(ParseInput(input, body, ref binaryOffset));
-            if (binaryOffset != body.Length)
+            {
+                inputs.Add(ParseInput(input, ref binaryLeft, out long? binarySize));
+                binarySizes.Add(binarySize);
+            }
+            if (binaryLeft != 0)
                 throw InferenceException.BadRequest(
-                    $"the body has {body.Length - binaryOffset} bytes after the inputs' binary data (binary_data_size values do not add up)");
+                    $"the body has {binaryLeft} bytes after the inputs' binary data (binary_data_size values do not add up)");
             List<RequestedOutput>? outputs = null;
             if (root.TryGetProperty("outputs", out JsonElement outputsElement))
             {
@@ -117,11 +226,12 @@ internal static class RestProtocol
                     throw InferenceException.BadRequest("'outputs' must be an array");
                 outputs = outputsElement.EnumerateArray().Select(o => ParseOutput(o, binaryOutput)).ToList();
             }
-            return (new InferenceRequest(modelName, id, inputs, outputs, timeout), binaryOutput ?? false);
+            return new InferHeader(modelName, id, inputs, binarySizes.ToArray(), outputs, timeout, binaryOutput ?? false);
         }
     }
 
-    private static InputTensor ParseInput(JsonElement input, byte[] body, ref int binaryOffset)
+    /// <summary>An input from the JSON header: with its data when inline, without it (and its size) when binary.</summary>
+    private static InputTensor ParseInput(JsonElement input, ref long binaryLeft, out long? binarySize)
     {
         RequireObject(input, "an input");
         string name = String(input, "name", "an input");
@@ -131,7 +241,7 @@ internal static class RestProtocol
         long[] shape = shapeElement.EnumerateArray().Select(d =>
             d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out long v) && v >= 0 ? v
                 : throw InferenceException.BadRequest($"input '{name}': shape entries must be non-negative integers")).ToArray();
-        long? binarySize = null;
+        binarySize = null;
         if (input.TryGetProperty("parameters", out JsonElement p))
         {
             RequireObject(p, $"input '{name}' parameters");
@@ -143,17 +253,15 @@ internal static class RestProtocol
         {
             if (input.TryGetProperty("data", out _))
                 throw InferenceException.BadRequest($"input '{name}' has both 'data' and binary_data_size");
-            if (byteCount > body.Length - binaryOffset)
+            if (byteCount > binaryLeft)
                 throw InferenceException.BadRequest(
-                    $"input '{name}': binary_data_size {byteCount} exceeds the {body.Length - binaryOffset} bytes left in the body");
-            ReadOnlySpan<byte> raw = body.AsSpan(binaryOffset, (int)byteCount);
-            binaryOffset += (int)byteCount;
-            return datatype switch
-            {
-                "FP32" => new InputTensor(name, datatype, shape) { Floats = InferenceCore.FloatsFromBytes(raw, name) },
-                "BYTES" => new InputTensor(name, datatype, shape) { Bytes = InferenceCore.BytesElements(raw, name) },
-                _ => throw InferenceException.BadRequest($"input '{name}': datatype {datatype} is not supported (FP32 or BYTES)"),
-            };
+                    $"input '{name}': binary_data_size {byteCount} exceeds the {binaryLeft} bytes left in the body");
+            binaryLeft -= byteCount;
+            if (datatype is not ("FP32" or "BYTES"))
+                throw InferenceException.BadRequest($"input '{name}': datatype {datatype} is not supported (FP32 or BYTES)");
+            if (datatype == "FP32" && byteCount % 4 != 0)
+                throw InferenceException.BadRequest($"input '{name}': {byteCount} bytes is not a whole number of FP32 values");
+            return new InputTensor(name, datatype, shape);
         }
         if (!input.TryGetProperty("data", out JsonElement data))
             throw InferenceException.BadRequest($"input '{name}' has neither 'data' nor binary_data_size");

@@ -216,7 +216,6 @@ public sealed class ServedModel : IDisposable
         if (!_batcher.TryEnqueue(work))
         {
             work.DisposeTokens();
-            Statistics.Finished(false, start);
             throw _batcher.IsClosed
                 ? Reject(InferenceErrorKind.Unavailable, $"model {Name} is shutting down", "shutting_down")
                 : RejectQueueFull();
@@ -251,9 +250,14 @@ public sealed class ServedModel : IDisposable
     internal InferenceException RejectQueueFull() => Reject(InferenceErrorKind.Unavailable,
         $"model {Name}'s queue is full ({Configuration.MaxQueueSize} requests waiting); retry later", "queue_full");
 
+    /// <summary>
+    /// A request the model refuses without running it: counted by reason and, as Triton counts rejected requests,
+    /// in nv_inference_request_failure (with no duration).
+    /// </summary>
     private InferenceException Reject(InferenceErrorKind kind, string message, string reason)
     {
         Statistics.Rejected(reason);
+        Statistics.Finished(false, Stopwatch.GetTimestamp());
         return new InferenceException(kind, message, reason);
     }
 

@@ -53,6 +53,11 @@ public sealed class QueueAndBatchingTests
             Assert.That(r.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         string metrics = await server.Http.GetStringAsync("/metrics");
         Assert.That(metrics, Does.Contain("fasternet_inference_rejected_total{model=\"fashion-mnist\",version=\"1\",reason=\"queue_full\"} 1"));
+        // Turned away before its body was read, and still a failed request in Triton's terms.
+        Assert.That(metrics, Does.Contain("nv_inference_request_failure{model=\"fashion-mnist\",version=\"1\"} 1"));
+        Assert.That(metrics, Does.Contain("nv_inference_request_success{model=\"fashion-mnist\",version=\"1\"} 3"));
+        JsonNode stats = await ReadJsonAsync(await server.Http.GetAsync("/v2/models/fashion-mnist/stats"));
+        Assert.That(stats["model_stats"]![0]!["inference_stats"]!["fail"]!["count"]!.GetValue<long>(), Is.EqualTo(1));
     }
 
     [Test]
