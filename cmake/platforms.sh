@@ -24,9 +24,15 @@ MAX_CLI_BYTES=$((90 * 1024 * 1024))
 # included), bad input, safetensors / npy, the native loader. The rest (images, ONNX Runtime, profiling) runs
 # natively in ./build.sh test.
 EMULATED_TEST_FILTER="FullyQualifiedName~FasterNet.Tests.Model|FullyQualifiedName~FasterNet.Tests.Serialization"
-# Under wine64 only the loader's tests for now: with the wider filter one test hangs there
-# (SpanOfTheWrongLengthIsAShapeError, wine 8 + .NET 10) and one fails; open, see the README.
-WINE_TEST_FILTER="FullyQualifiedName~NativeLoaderTests"
+# Under wine64: PyTorch parity (every kernel set, 1 and 2 threads, fp32 and bf16), checkpoint loading (forbidden
+# pickles included), safetensors / npy, bad input (ModelErrorTests), the loader, model specs: 202 tests, about a
+# minute, passed twice in a row. Left out: the rest of FasterNet.Tests.Model (run-into-buffers, reliability,
+# runtime, hub tests). Run together with those, a C++ exception that libfasternet.dll throws and catches inside
+# itself for a bad argument (the C ABI's error path) sometimes never returns under wine 8 + .NET 10: the SEH
+# trace shows the dispatch looping on access violations that execute at a stack address, or the CLR stops with
+# "Internal CLR error (0x80131506)". The same tests pass alone under wine64 (e.g. SpanOfTheWrongLengthIsAShapeError,
+# which hung in the wider run) and every time natively and under qemu-aarch64; not seen on a real Windows here.
+WINE_TEST_FILTER="FullyQualifiedName~FasterNet.Tests.Serialization|FullyQualifiedName~PyTorchParityTests|FullyQualifiedName~NativeLoaderTests|FullyQualifiedName~ModelSpecTests|FullyQualifiedName~BFloat16Tests|FullyQualifiedName~ModelErrorTests"
 
 source "$ROOT/cmake/wine.sh"
 
