@@ -15,6 +15,7 @@
 #   ./build.sh test-old-cpus the native tests under qemu-x86_64 -cpu Westmere (no AVX2) and Haswell (no AVX-512)
 #   ./build.sh pack       NuGet packages (native libraries of all three RIDs) -> artifacts/packages/
 #   ./build.sh cli        single-file self-contained CLIs -> artifacts/cli/<rid>/, each run on its platform
+#   ./build.sh check-ps1  build.ps1 parses (pwsh from the PowerShell dotnet tool) and has build.sh's verbs
 #   ./build.sh test-cli   run the CLIs of artifacts/cli/ again (linux-arm64 under qemu, win-x64 under wine64)
 #   ./build.sh test-package  samples/Consumer from the packages on linux-x64, win-x64 (wine64), linux-arm64 (qemu)
 #   ./build.sh test-sanitize  native tests + end-to-end fixtures under ASan/UBSan, threaded tests under TSan
@@ -155,6 +156,23 @@ serving_client_check() {
   /usr/bin/python3 "$ROOT/tools/serving/client_check.py" "$BIN/fasternet"
 }
 
+# build.ps1 parses (PowerShell 7 as the `PowerShell` dotnet tool in build/tools) and offers every verb of build.sh's
+# usage line except fuzz.
+check_ps1() {
+  local tools="$ROOT/build/tools"
+  [ -x "$tools/pwsh" ] || dotnet tool install --tool-path "$tools" PowerShell --version 7.6.9
+  log "build.ps1: parse, and the same verbs as build.sh"
+  "$tools/pwsh" -NoProfile -Command '$errors = $null
+    [System.Management.Automation.Language.Parser]::ParseFile("build.ps1", [ref]$null, [ref]$errors) | Out-Null
+    if ($errors.Count) { $errors | ForEach-Object { Write-Host "error: build.ps1: $_" }; exit 1 }'
+  local sh_verbs ps_verbs missing
+  sh_verbs="$(sed -n 's/.*usage: $0 \[\([^]]*\)\].*/\1/p' "$ROOT/build.sh" | tr '|' '\n' | grep -vxE 'fuzz|check-ps1' | sort)"
+  ps_verbs="$(tr '\n' ' ' <"$ROOT/build.ps1" | grep -o "ValidateSet([^)]*)" | grep -o "'[a-z0-9-]*'" | tr -d "'" | sort)"
+  missing="$(comm -23 <(echo "$sh_verbs") <(echo "$ps_verbs"))"
+  [ -z "$missing" ] || { echo "error: build.ps1 lacks the verbs: $missing" >&2; return 1; }
+  echo "build.ps1: parses, $(wc -l <<<"$ps_verbs") verbs"
+}
+
 main_job() {
   local cli="$BIN/fasternet"
   log "classify the sample images with the built-in Fashion-MNIST model"
@@ -186,8 +204,9 @@ case "${1:-build}" in
   pack) pack ;;
   cli) cli ;;
   test-cli) test_cli ;;
+  check-ps1) check_ps1 ;;
   test-package) test_package ;;
   test-sanitize) "$ROOT/cmake/sanitize.sh" ;;
   fuzz) shift; "$ROOT/fuzz/run.sh" "$@" ;;
-  *) echo "usage: $0 [build|run|test|arm64|test-arm64|test-managed-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-cli|test-package|bindings|deploy-check|test-sanitize|fuzz]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|run|test|arm64|test-arm64|test-managed-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-cli|test-package|check-ps1|bindings|deploy-check|serving-client-check|test-sanitize|fuzz]" >&2; exit 2 ;;
 esac

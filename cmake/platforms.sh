@@ -16,15 +16,23 @@ NATIVE_PACK="$ROOT/artifacts/native-pack"
 ARM64_SYSROOT=/usr/aarch64-linux-gnu
 # The whole FasterNet package, three native libraries included.
 MAX_PACKAGE_BYTES=$((5 * 1024 * 1024))
+# The newest glibc symbol version the Linux libraries may need (README; libstdc++'s __libc_single_threaded).
+MAX_GLIBC=2.32
 # One single-file CLI (the .NET and ASP.NET Core runtimes, ONNX Runtime and SkiaSharp inside, compressed).
 MAX_CLI_BYTES=$((90 * 1024 * 1024))
 # Tests that matter under emulation (5-10x slower): PyTorch parity, checkpoint loading (forbidden pickles
 # included), bad input, safetensors / npy, the native loader. The rest (images, ONNX Runtime, profiling) runs
 # natively in ./build.sh test.
 EMULATED_TEST_FILTER="FullyQualifiedName~FasterNet.Tests.Model|FullyQualifiedName~FasterNet.Tests.Serialization"
-# Under wine64 only the loader's tests for now: with the wider filter one test hangs there
-# (SpanOfTheWrongLengthIsAShapeError, wine 8 + .NET 10) and one fails; open, see the README.
-WINE_TEST_FILTER="FullyQualifiedName~NativeLoaderTests"
+# Under wine64: PyTorch parity (every kernel set, 1 and 2 threads, fp32 and bf16), checkpoint loading (forbidden
+# pickles included), safetensors / npy, bad input (ModelErrorTests), the loader, model specs: 202 tests, about a
+# minute, passed twice in a row. Left out: the rest of FasterNet.Tests.Model (run-into-buffers, reliability,
+# runtime, hub tests). Run together with those, a C++ exception that libfasternet.dll throws and catches inside
+# itself for a bad argument (the C ABI's error path) sometimes never returns under wine 8 + .NET 10: the SEH
+# trace shows the dispatch looping on access violations that execute at a stack address, or the CLR stops with
+# "Internal CLR error (0x80131506)". The same tests pass alone under wine64 (e.g. SpanOfTheWrongLengthIsAShapeError,
+# which hung in the wider run) and every time natively and under qemu-aarch64; not seen on a real Windows here.
+WINE_TEST_FILTER="FullyQualifiedName~FasterNet.Tests.Serialization|FullyQualifiedName~PyTorchParityTests|FullyQualifiedName~NativeLoaderTests|FullyQualifiedName~ModelSpecTests|FullyQualifiedName~BFloat16Tests|FullyQualifiedName~ModelErrorTests"
 
 source "$ROOT/cmake/wine.sh"
 
@@ -143,7 +151,12 @@ check_packages() {
       [[ $description == *", stripped"* ]] || { echo "error: runtimes/$rid is not stripped" >&2; status=1; }
       local objdump=objdump
       [ "$rid" = linux-arm64 ] && objdump=aarch64-linux-gnu-objdump
-      echo "  runtimes/$rid needs glibc >= $(oldest_glibc "$objdump" "$lib" | sed 's/GLIBC_//')"
+      local glibc
+      glibc="$(oldest_glibc "$objdump" "$lib" | sed 's/GLIBC_//')"
+      echo "  runtimes/$rid needs glibc >= $glibc"
+      # The README states this floor: a newer symbol version drops distributions silently.
+      [ "$(printf '%s\n' "$glibc" "$MAX_GLIBC" | sort -V | tail -1)" = "$MAX_GLIBC" ] \
+        || { echo "error: runtimes/$rid needs glibc $glibc, newer than the $MAX_GLIBC the README promises" >&2; status=1; }
     else
       local imports
       imports="$(x86_64-w64-mingw32-objdump -p "$lib" | sed -n 's/^\s*DLL Name: //p' | sort -u | tr '\n' ' ')"
@@ -161,6 +174,10 @@ check_packages() {
     grep -q "tools/net10.0/any/runtimes/$rid/native/$(native_file "$rid")" <<<"$tool_listing" \
       || { echo "error: the FasterNet.Cli tool has no $rid native library" >&2; status=1; }
   done
+  local other_rids
+  other_rids="$(grep -oE 'runtimes/[^/]+/' <<<"$tool_listing" | sort -u | grep -vE 'runtimes/(linux-x64|linux-arm64|win-x64)/' || true)"
+  [ -z "$other_rids" ] || { echo "error: the FasterNet.Cli tool carries files for unsupported RIDs: $other_rids" >&2; status=1; }
+  ! grep -qE '^tools/.*runtimes/.*\.(pdb|lib)$' <<<"$tool_listing" || { echo "error: the FasterNet.Cli tool carries native symbols or import libraries" >&2; status=1; }
   grep -q 'DotnetToolSettings.xml' <<<"$tool_listing" || { echo "error: FasterNet.Cli is not a tool package" >&2; status=1; }
   ls -l "$PACKAGES"
   ((status == 0)) && echo "packages: checked"
@@ -311,12 +328,35 @@ test_package() {
     [ -s "$logits" ] || { echo "error: the $rid consumer wrote no logits" >&2; return 1; }
     results+=("$logits")
   done
+  test_tool_install || return 1
   log "the three platforms agree"
   local worst
   worst="$(compare_logits "${results[@]}" | tee /dev/stderr | tail -1)"
   /usr/bin/python3 -c "import sys; sys.exit(0 if float('$worst') <= 1e-5 else 1)" \
     || { echo "error: the platforms' logits differ by more than 1e-5 of the largest" >&2; return 1; }
   echo "test-package: passed (largest difference $worst of the largest logit)"
+}
+
+# The CLI as a .NET tool, as a user without the repository installs it: `dotnet tool install --global` from the
+# local feed into a fresh home (DOTNET_CLI_HOME) and package folder, then `fasternet info` and a T0 run.
+test_tool_install() {
+  local home="$ROOT/build/tool-install" t0="$ROOT/tests/fixtures/t0"
+  log "dotnet tool install --global FasterNet.Cli --add-source artifacts/packages (fresh DOTNET_CLI_HOME)"
+  rm -rf "$home"
+  mkdir -p "$home"
+  # Run from the empty folder: no nuget.config of the repository applies.
+  (cd "$home" && DOTNET_CLI_HOME="$home/home" NUGET_PACKAGES="$home/packages" \
+    dotnet tool install --global FasterNet.Cli --version "$VERSION" --add-source "$PACKAGES") || return 1
+  local fasternet="$home/home/.dotnet/tools/fasternet"
+  [ -x "$fasternet" ] || { echo "error: the tool installed no $fasternet" >&2; return 1; }
+  DOTNET_CLI_HOME="$home/home" "$fasternet" info --model t0 | tail -1
+  DOTNET_CLI_HOME="$home/home" "$fasternet" run --model t0 --weights "$t0/weights.pth" \
+    --input "$t0/input_2x3x224x224.npy" --output "$home/logits.npy" || return 1
+  local worst
+  worst="$(compare_logits "$t0/logits_2x3x224x224.npy" "$home/logits.npy" | tail -1)"
+  echo "installed tool vs PyTorch: $worst"
+  /usr/bin/python3 -c "import sys; sys.exit(0 if float('$worst') <= 1e-4 else 1)" \
+    || { echo "error: the installed tool's logits differ from PyTorch's" >&2; return 1; }
 }
 
 # The x86-64 library on CPUs older than this one, under qemu-x86_64: Westmere (SSE4.2, no AVX2/FMA) must fall back
