@@ -13,11 +13,12 @@
 #include <cstring>
 
 #include "kernels/arm_neon/gelu.h"
+#include "kernels/drivers/register_tile.h"
 #include "kernels/kernels.h"
 
 namespace fasternet::neon {
 
-struct Isa {
+struct Isa : drivers::ProductTileBudget<6, 6> {
     using Vector = float32x4_t;
     using Mask = int;  // valid lanes, 0..4
     static constexpr int kLanes = 4;
@@ -57,21 +58,8 @@ struct Isa {
         for (int j = 0; j < Count; ++j) v[j] = neon::Gelu(v[j]);
     }
 
-    static constexpr int kTileRows = 6;
-    static constexpr int kMaxAccumulatorPanels = 6;  // rows x panels: at most 24 q accumulators
-    static constexpr int kMaxTilePanels = kMaxAccumulatorPanels;
-    static constexpr int kMaxConvPanels = 1;
-    static constexpr int kMainTilePanels = 1;
+    // The register tile rules: drivers/register_tile.h (6 rows x 1 panel, rows x panels <= 6).
     static constexpr const char* kRegisterTiles = "6 rows x 1 panel, fewer rows x up to 6 panels (q)";
-    static constexpr int kRowQuantum = kTileRows;
-    static constexpr int kMinBlockRows = 8 * kTileRows;
-
-    static constexpr bool TileFits(int rows, int panels) { return rows * panels <= kMaxAccumulatorPanels; }
-    static constexpr int TileRowsFor(int panels) { return kMaxAccumulatorPanels / panels; }
-    static int PanelGroupWidth(int panel, int panels, int64_t rows) {
-        const int width = rows >= kTileRows ? 1 : kMaxAccumulatorPanels / static_cast<int>(std::max<int64_t>(rows, 1));
-        return std::min(width, panels - panel);
-    }
 };
 
 }  // namespace fasternet::neon

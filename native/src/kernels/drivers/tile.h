@@ -16,7 +16,8 @@
 //   Load, LoadMasked, Store, StoreMasked, MaskFor(columns left), Fma(a, b, acc),
 //   Add, Mul, Div, Relu, Prefetch, Gelu<N>(Vector*); the register tile policy
 //   kTileRows, kMaxTilePanels, kMaxConvPanels, TileFits, TileRowsFor,
-//   PanelGroupWidth, kRowQuantum, kMinBlockRows; LoadForReuse (depthwise).
+//   PanelGroupWidth, kRowQuantum, kMinBlockRows (AVX2 and NEON inherit them from
+//   drivers/register_tile.h); LoadForReuse (depthwise).
 // Everything here is a template over the traits, so each ISA's translation
 // unit instantiates its own copy under its own target flags and nothing
 // compiled with wider instructions is shared with another set.

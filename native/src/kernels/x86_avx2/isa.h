@@ -12,12 +12,13 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/drivers/register_tile.h"
 #include "kernels/kernels.h"
 #include "kernels/x86_avx2/gelu.h"
 
 namespace fasternet::avx2 {
 
-struct Isa {
+struct Isa : drivers::ProductTileBudget<6, 6> {
     using Vector = __m256;
     struct Mask {
         bool whole;
@@ -59,22 +60,8 @@ struct Isa {
         GeluArray<Count>(v);
     }
 
-    static constexpr int kTileRows = 6;
-    static constexpr int kMaxAccumulatorPanels = 6;  // rows x panels: at most 12 ymm accumulators
-    static constexpr int kMaxTilePanels = kMaxAccumulatorPanels;
-    static constexpr int kMaxConvPanels = 1;
-    static constexpr int kMainTilePanels = 1;
+    // The register tile rules: drivers/register_tile.h (6 rows x 1 panel, rows x panels <= 6).
     static constexpr const char* kRegisterTiles = "6 rows x 1 panel, fewer rows x up to 6 panels (ymm)";
-    static constexpr int kRowQuantum = kTileRows;
-    // At least 8 tiles per block, so large K does not re-stream B every few rows.
-    static constexpr int kMinBlockRows = 8 * kTileRows;
-
-    static constexpr bool TileFits(int rows, int panels) { return rows * panels <= kMaxAccumulatorPanels; }
-    static constexpr int TileRowsFor(int panels) { return kMaxAccumulatorPanels / panels; }
-    static int PanelGroupWidth(int panel, int panels, int64_t rows) {
-        const int width = rows >= kTileRows ? 1 : kMaxAccumulatorPanels / static_cast<int>(std::max<int64_t>(rows, 1));
-        return std::min(width, panels - panel);
-    }
 };
 
 }  // namespace fasternet::avx2
