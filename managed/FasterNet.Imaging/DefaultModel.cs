@@ -59,12 +59,14 @@ public static class DefaultModel
 
     /// <summary>Builds the model from the embedded weights.</summary>
     /// <exception cref="FasterNetException">This build does not carry the model.</exception>
-    public static FasterNetModel Load(ModelOptions? options = null)
+    public static FasterNetModel Load(ModelOptions? options = null) => FasterNetModel.FromStateDict(Spec, LoadStateDict(), options);
+
+    /// <summary>The embedded weights (official names), e.g. to export them.</summary>
+    /// <exception cref="FasterNetException">This build does not carry the model.</exception>
+    public static StateDict LoadStateDict()
     {
-        ModelSpec spec = Spec;
         using Stream stream = Open(WeightsResource);
-        StateDict weights = TorchCheckpoint.Load(stream, $"built-in {WeightsResource}");
-        return FasterNetModel.FromStateDict(spec, weights, options);
+        return TorchCheckpoint.Load(stream, $"built-in {WeightsResource}");
     }
 
     private static Stream Open(string resource) =>

@@ -1,5 +1,5 @@
-// bf16: rounding, packing, the reference bf16 GEMM against float64 on the same
-// rounded inputs, each fast bf16 set against the reference on awkward shapes,
+// bf16: rounding, packing, the reference bf16 GEMM and conv against float64 on the
+// same rounded inputs, each fast bf16 set against the reference on awkward shapes,
 // and the choice of bf16 set from faked capabilities.
 #include <cmath>
 #include <cstring>
@@ -269,6 +269,234 @@ TEST_P(FastBf16GemmTest, NaNInAnInputRowReachesThatRowsOutputsOnly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FastSets, FastBf16GemmTest, ::testing::Values(Bf16Set::Avx512Bf16),
+                         [](const auto& info) { return std::string(Bf16SetName(info.param)); });
+
+// One conv problem as the executor passes it: an NHWC image whose pixels may hold more
+// channels than the conv reads (PConv), output rows [row_begin, row_end) into an output
+// whose pixels have channels past out_c that must stay untouched.
+struct Bf16ConvShape {
+    int h, w, in_c, out_c, kernel, stride = 1, pad = 0;
+    int in_padding = 0, out_padding = 0;  // extra channels per pixel
+    bool bias = false;
+    Activation activation = Activation::None;
+    int row_begin = 0, row_end = -1;  // -1: every output row
+};
+
+struct Bf16ConvProblem : Bf16ConvShape {
+    explicit Bf16ConvProblem(const Bf16ConvShape& shape) : Bf16ConvShape(shape) {
+        out_h = (h + 2 * pad - kernel) / stride + 1;
+        out_w = (w + 2 * pad - kernel) / stride + 1;
+        if (row_end < 0) row_end = out_h;
+    }
+
+    int out_h, out_w;
+    std::vector<float> input, weight, bias_values;  // weight in the fp32 conv's order [out][(kh, kw, ci)]
+    std::vector<bf16> packed;
+
+    int k() const { return kernel * kernel * in_c; }
+    int64_t in_stride() const { return in_c + in_padding; }
+    int64_t out_stride() const { return out_c + out_padding; }
+
+    void Fill(std::mt19937& rng) {
+        std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+        input.resize(static_cast<size_t>(h) * w * in_stride());
+        for (float& x : input) x = d(rng);
+        weight.resize(static_cast<size_t>(out_c) * k());
+        for (float& x : weight) x = d(rng);
+        bias_values.resize(out_c);
+        for (float& x : bias_values) x = d(rng);
+        packed.assign(PackedBf16PanelsSize(Bf16ConvDepth(kernel, in_c), out_c), 0xFFFF);
+        PackBf16ConvPanels(weight.data(), out_c, in_c, kernel, packed.data());
+    }
+
+    Bf16ConvArgs Args(std::vector<float>& out) const {
+        Bf16ConvArgs bf;
+        ConvArgs& a = bf.conv;
+        a.input = input.data();
+        a.in_pixel_stride = in_stride();
+        a.in_h = h, a.in_w = w, a.in_c = in_c;
+        a.kernel = kernel, a.stride = stride, a.pad = pad;
+        a.bias = bias ? bias_values.data() : nullptr;
+        a.activation = activation;
+        out.assign(static_cast<size_t>(out_h) * out_w * out_stride(), Bf16Problem::kSentinel);
+        a.output = out.data();
+        a.out_pixel_stride = out_stride();
+        a.out_h = out_h, a.out_w = out_w, a.out_c = out_c;
+        a.row_begin = row_begin, a.row_end = row_end;
+        bf.packed_weights = packed.data();
+        return bf;
+    }
+
+    // The float64 sum over the window of rounded input x rounded weight (plus bias), and its magnitude.
+    void Exact(int oy, int ox, int co, double* sum, double* magnitude) const {
+        *sum = bias ? bias_values[co] : 0.0;
+        *magnitude = std::fabs(*sum);
+        for (int ky = 0; ky < kernel; ++ky) {
+            for (int kx = 0; kx < kernel; ++kx) {
+                const int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                for (int ci = 0; ci < in_c; ++ci) {
+                    const double product = double{RoundToBf16(input[(int64_t{iy} * w + ix) * in_stride() + ci])} *
+                                           RoundToBf16(weight[static_cast<size_t>(co) * k() + (ky * kernel + kx) * in_c + ci]);
+                    *sum += product;
+                    *magnitude += std::fabs(product);
+                }
+            }
+        }
+    }
+};
+
+TEST(Bf16ConvPacking, TapsHoldTheirChannelsPaddedToEvenWithZeros) {
+    const int in_c = 3, out_c = 17, kernel = 2;
+    std::vector<float> weight(static_cast<size_t>(out_c) * kernel * kernel * in_c);
+    for (size_t i = 0; i < weight.size(); ++i) weight[i] = static_cast<float>(i + 1);
+    const int k = Bf16ConvDepth(kernel, in_c);
+    ASSERT_EQ(k, 16);
+    std::vector<bf16> packed(PackedBf16PanelsSize(k, out_c), 0xFFFF);
+    PackBf16ConvPanels(weight.data(), out_c, in_c, kernel, packed.data());
+    for (int co = 0; co < 32; ++co) {
+        for (int kk = 0; kk < k; ++kk) {
+            const int tap = kk / 4, ci = kk % 4;
+            const size_t at = (co / 16) * Bf16PanelStride(k) + ((kk / 2) * 16 + co % 16) * 2 + kk % 2;
+            const float expected =
+                (co < out_c && ci < in_c) ? weight[static_cast<size_t>(co) * 12 + tap * in_c + ci] : 0.0f;
+            EXPECT_EQ(Bf16ToFloat(packed[at]), expected) << "out " << co << " k " << kk;
+        }
+    }
+}
+
+TEST(ReferenceBf16Conv, EqualsFloat64ProductsOfTheRoundedInputsWithinFp32Accumulation) {
+    std::mt19937 rng(13);
+    const Bf16ConvShape shapes[] = {
+        {.h = 7, .w = 6, .in_c = 5, .out_c = 5, .kernel = 3, .pad = 1, .in_padding = 15, .bias = true},
+        {.h = 9, .w = 7, .in_c = 3, .out_c = 19, .kernel = 2, .stride = 2, .activation = Activation::Relu},
+        {.h = 11, .w = 9, .in_c = 4, .out_c = 18, .kernel = 3, .stride = 2, .pad = 1, .out_padding = 3,
+         .bias = true, .activation = Activation::Gelu, .row_begin = 1, .row_end = 4},
+    };
+    for (const Bf16ConvShape& shape : shapes) {
+        Bf16ConvProblem p(shape);
+        p.Fill(rng);
+        std::vector<float> out;
+        ReferenceBf16Kernels()->conv(p.Args(out));
+        for (int oy = 0; oy < p.out_h; ++oy) {
+            for (int ox = 0; ox < p.out_w; ++ox) {
+                for (int co = 0; co < p.out_stride(); ++co) {
+                    const float actual = out[(int64_t{oy} * p.out_w + ox) * p.out_stride() + co];
+                    if (co >= p.out_c || oy < p.row_begin || oy >= p.row_end) {
+                        ASSERT_EQ(actual, Bf16Problem::kSentinel) << oy << "," << ox << "," << co;
+                        continue;
+                    }
+                    double sum, magnitude;
+                    p.Exact(oy, ox, co, &sum, &magnitude);
+                    const double tolerance = (p.k() + 2) * std::ldexp(1.0, -24) * (magnitude + 2) + 1e-6;
+                    ASSERT_NEAR(actual, Activate(sum, p.activation), tolerance) << oy << "," << ox << "," << co;
+                }
+            }
+        }
+    }
+}
+
+TEST(ReferenceBf16Conv, RoundsTheActivationsBeforeMultiplying) {
+    // A 1x1 image, 1x1 kernel: x = 1 + 2^-9 rounds to 1; a float conv would give 1 + 2^-9.
+    Bf16ConvProblem p({.h = 1, .w = 1, .in_c = 1, .out_c = 1, .kernel = 1});
+    p.input = {1.0f + std::ldexp(1.0f, -9)};
+    p.weight = {1.0f};
+    p.packed.assign(PackedBf16PanelsSize(Bf16ConvDepth(1, 1), 1), 0);
+    PackBf16ConvPanels(p.weight.data(), 1, 1, 1, p.packed.data());
+    std::vector<float> out;
+    ReferenceBf16Kernels()->conv(p.Args(out));
+    EXPECT_EQ(out[0], 1.0f);
+}
+
+class FastBf16ConvTest : public FastBf16GemmTest {
+protected:
+    // Fast against reference: the same products summed in the same order, so only
+    // the GELU approximation differs; untouched outputs keep the sentinel.
+    void Check(const Bf16ConvShape& shape, uint32_t seed) {
+        Bf16ConvProblem p(shape);
+        std::mt19937 rng(seed);
+        p.Fill(rng);
+        std::vector<float> expected, actual;
+        ReferenceBf16Kernels()->conv(p.Args(expected));
+        kernels_->conv(p.Args(actual));
+        for (size_t i = 0; i < expected.size(); ++i) {
+            const int64_t pixel = static_cast<int64_t>(i) / p.out_stride();
+            const int co = static_cast<int>(i % p.out_stride());
+            double tolerance = 0.0;
+            if (expected[i] != Bf16Problem::kSentinel) {
+                double sum, magnitude;
+                p.Exact(static_cast<int>(pixel / p.out_w), static_cast<int>(pixel % p.out_w), co, &sum, &magnitude);
+                tolerance = 4 * (p.k() + 2) * std::ldexp(1.0, -24) * (magnitude + 2) + 2e-6;
+            }
+            ASSERT_NEAR(actual[i], expected[i], tolerance)
+                << p.h << "x" << p.w << " in_c " << p.in_c << " out_c " << p.out_c << " kernel " << p.kernel
+                << " stride " << p.stride << " pad " << p.pad << " rows " << p.row_begin << "-" << p.row_end
+                << " at pixel " << pixel << " channel " << co;
+        }
+    }
+};
+
+TEST_P(FastBf16ConvTest, PartialConvMatchesReferenceOnAwkwardShapes) {
+    // 3x3/s1/p1 on cp of dim channels: T0's cp = 10, odd cp, maps narrower than a tile,
+    // a single pixel, row ranges that start and end mid-image (the fused block's tiles).
+    const int cps[] = {1, 3, 10, 17, 20, 33};
+    const int sizes[][2] = {{1, 1}, {2, 3}, {5, 7}, {7, 7}, {14, 15}, {3, 29}};
+    const Activation activations[] = {Activation::None, Activation::Relu, Activation::Gelu};
+    uint32_t variant = 0;
+    for (int cp : cps) {
+        for (const auto& size : sizes) {
+            Bf16ConvShape s{.h = size[0], .w = size[1], .in_c = cp, .out_c = cp, .kernel = 3, .pad = 1};
+            s.in_padding = 3 * cp;
+            s.out_padding = variant % 2 ? 5 : 0;
+            s.bias = variant % 3 == 1;
+            s.activation = activations[(variant / 2) % 3];
+            if (variant % 4 == 3 && s.h > 2) s.row_begin = 1, s.row_end = s.h - 1;
+            Check(s, variant++);
+            if (HasFailure()) return;
+        }
+    }
+}
+
+TEST_P(FastBf16ConvTest, MergingAndOtherStridedConvsMatchReference) {
+    // Merges (2x2/s2) with odd input sizes (the last row and column unread), odd channel
+    // counts (padded taps), wide outputs (panel groups); the embedding's 4x4/s4 on 3
+    // channels; a 3x3/s2/p1 conv with borders on every side.
+    const Bf16ConvShape shapes[] = {
+        {.h = 56, .w = 56, .in_c = 40, .out_c = 80, .kernel = 2, .stride = 2, .bias = true},
+        {.h = 7, .w = 9, .in_c = 5, .out_c = 10, .kernel = 2, .stride = 2, .bias = true},
+        {.h = 15, .w = 13, .in_c = 33, .out_c = 66, .kernel = 2, .stride = 2, .out_padding = 2},
+        {.h = 14, .w = 14, .in_c = 160, .out_c = 320, .kernel = 2, .stride = 2, .bias = true,
+         .row_begin = 2, .row_end = 5},
+        {.h = 29, .w = 31, .in_c = 3, .out_c = 40, .kernel = 4, .stride = 4, .bias = true,
+         .activation = Activation::Gelu},
+        {.h = 13, .w = 10, .in_c = 7, .out_c = 48, .kernel = 3, .stride = 2, .pad = 1, .in_padding = 1,
+         .bias = true, .activation = Activation::Relu},
+    };
+    uint32_t seed = 100;
+    for (const Bf16ConvShape& shape : shapes) {
+        Check(shape, seed++);
+        if (HasFailure()) return;
+    }
+}
+
+TEST_P(FastBf16ConvTest, NaNInAnInputPixelReachesOnlyTheOutputsWhoseWindowsHoldIt) {
+    Bf16ConvProblem p({.h = 6, .w = 5, .in_c = 4, .out_c = 20, .kernel = 3, .pad = 1, .in_padding = 12});
+    std::mt19937 rng(9);
+    p.Fill(rng);
+    const int ny = 2, nx = 4;
+    p.input[(int64_t{ny} * p.w + nx) * p.in_stride() + 1] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> out;
+    kernels_->conv(p.Args(out));
+    for (int oy = 0; oy < p.out_h; ++oy) {
+        for (int ox = 0; ox < p.out_w; ++ox) {
+            const bool sees = std::abs(oy - ny) <= 1 && std::abs(ox - nx) <= 1;
+            for (int co = 0; co < p.out_c; ++co)
+                EXPECT_EQ(std::isnan(out[(int64_t{oy} * p.out_w + ox) * p.out_c + co]), sees) << oy << "," << ox;
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(FastSets, FastBf16ConvTest, ::testing::Values(Bf16Set::Avx512Bf16),
                          [](const auto& info) { return std::string(Bf16SetName(info.param)); });
 
 // The choice of set, from faked capability reports: testable on any CPU.

@@ -135,6 +135,62 @@ public class CliTests
         Assert.That(dataset.Stderr, Does.Contain("cifar-10"));
     }
 
+    /// <summary>
+    /// ONNX Runtime's int8 QDQ graph of the built-in model (calibrated on 256 training images) beside our fp32 on
+    /// 2,000 test images: int8 costs accuracy, but little (measured: the same 2,000 images, see docs/performance.md).
+    /// </summary>
+    [Test]
+    public void EvalReportsOnnxRuntimeInt8AccuracyBesideOurs()
+    {
+        var result = Cli.Run("eval", "--limit", "2000", "--peer", "onnxruntime-int8", "--json");
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        JsonElement json = result.Json();
+        JsonElement int8 = json.GetProperty("onnxruntime_int8");
+        Assert.That(int8.GetProperty("calibration_images").GetInt32(), Is.EqualTo(256));
+        double ours = json.GetProperty("accuracy").GetDouble(), theirs = int8.GetProperty("accuracy").GetDouble();
+        Assert.That(theirs, Is.EqualTo(ours).Within(0.02), "int8 within 2 points of fp32");
+        Assert.That(int8.GetProperty("differing_from_pytorch").GetInt32(), Is.InRange(0, 60), "at most 3% of predictions change");
+    }
+
+    [Test]
+    public void Int8OptionsInTheWrongCombinationAreClearErrors()
+    {
+        var calibration = Cli.Run("export-onnx", "-m", "t0", "-o", Path.Combine(_temp, "t0.onnx"), "--calibration-images", _temp);
+        Assert.That(calibration.ExitCode, Is.EqualTo(1), calibration.ToString());
+        Assert.That(calibration.Stderr, Does.Contain("need --quantize int8"));
+        var empty = Cli.Run("export-onnx", "-m", "t0", "-o", Path.Combine(_temp, "t0.onnx"), "--quantize", "int8",
+            "--calibration-images", _temp);
+        Assert.That(empty.ExitCode, Is.EqualTo(1), empty.ToString());
+        Assert.That(empty.Stderr, Does.Contain("holds no images"));
+        Assert.That(File.Exists(Path.Combine(_temp, "t0.onnx")), Is.False);
+        var bits = Cli.Run("export-onnx", "-m", "t0", "-o", Path.Combine(_temp, "t0.onnx"), "--quantize", "int4");
+        Assert.That(bits.ExitCode, Is.Not.Zero, bits.ToString());
+        Assert.That(bits.Stderr, Does.Contain("int4"));
+        var peer = Cli.Run("bench", "-m", "t0", "--peer", "onnxruntime-int16", "-n", "1");
+        Assert.That(peer.ExitCode, Is.EqualTo(1), peer.ToString());
+        Assert.That(peer.Stderr, Does.Contain("onnxruntime-int16").And.Contain("onnxruntime-int8"));
+        var all = Cli.Run("bench", "all", "--models", "t0", "--peer", "onnxruntime-int8", "-n", "1");
+        Assert.That(all.ExitCode, Is.EqualTo(1), all.ToString());
+        Assert.That(all.Stderr, Does.Contain("must include onnxruntime"));
+        var eval = Cli.Run("eval", "--peer", "onnxruntime", "--limit", "10");
+        Assert.That(eval.ExitCode, Is.EqualTo(1), eval.ToString());
+        Assert.That(eval.Stderr, Does.Contain("onnxruntime-int8"));
+    }
+
+    [Test]
+    public void ExportOnnxInt8WritesACalibratedQdqGraph()
+    {
+        string path = Path.Combine(_temp, "t0_int8.onnx");
+        var result = Cli.Run("export-onnx", "-m", "t0", "-o", path, "--quantize", "int8", "--calibration-batches", "1");
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(result.Stdout, Does.Contain("int8 QDQ, calibrated on 8 random images"));
+        // Conv weights in int8 (a quarter of their float bytes); the head's Linear (1280 x 1000, a third of T0's
+        // weights) stays float: about half the float graph's size (measured 7.97 MB against 15.7 MB).
+        string fp32 = Path.Combine(_temp, "t0.onnx");
+        Assert.That(Cli.Run("export-onnx", "-m", "t0", "-o", fp32).ExitCode, Is.Zero);
+        Assert.That(new FileInfo(path).Length, Is.LessThan(new FileInfo(fp32).Length * 0.6));
+    }
+
     [Test]
     public void ConvertThenRunGivesPyTorchsLogits()
     {

@@ -42,6 +42,16 @@ internal static class BenchmarkReport
             peerJson["outputs_agree"] = !result.Disagrees;
             json["peer"] = peerJson;
         }
+        if (result.Int8Peer is { } int8)
+        {
+            JsonObject int8Json = new() { ["name"] = "onnxruntime-int8", ["version"] = OrtPeer.Version };
+            AddFigures(int8Json, int8);
+            int8Json["ratio"] = Round(result.Int8Ratio!.Value, 3);
+            int8Json["max_rel_diff_from_fp32"] = result.Int8MaxRelativeDifference is { } d && double.IsFinite(d)
+                ? JsonValue.Create(d)
+                : JsonValue.Create(result.Int8MaxRelativeDifference?.ToString(CultureInfo.InvariantCulture));
+            json["int8_peer"] = int8Json;
+        }
         return json;
     }
 
@@ -61,24 +71,36 @@ internal static class BenchmarkReport
                 Invariant($"  speed ratio (ONNX Runtime median / FasterNet median): {result.Ratio:F2}x") +
                 Invariant($"   outputs: max rel diff {result.MaxRelativeDifference:E1}"));
         }
+        if (result.Int8Peer is { } int8)
+        {
+            text.AppendLine(Line(int8, peakGflops));
+            text.AppendLine(
+                Invariant($"  speed ratio (ORT int8 median / FasterNet median): {result.Int8Ratio:F2}x") +
+                Invariant($"   int8 outputs: max rel diff from fp32 {result.Int8MaxRelativeDifference:E1}"));
+        }
         return text.ToString().TrimEnd();
     }
 
     /// <summary>Every case as a Markdown table (the form docs/performance.md records).</summary>
     public static string ToMarkdown(IReadOnlyList<CaseResult> results)
     {
+        bool int8 = results.Any(r => r.Int8Peer is not null);
         var table = new StringBuilder();
         table.AppendLine("| model | batch | threads | FasterNet median ms (p90) | ORT median ms (p90) | ratio ORT/FasterNet " +
+                         (int8 ? "| ORT int8 median ms (p90) | ratio ORT int8/FasterNet " : "") +
                          "| FasterNet GFLOP/s (% peak) | ORT GFLOP/s (% peak) | FasterNet img/s | max rel diff |");
-        table.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        table.AppendLine("|---|---:|---:|---:|---:|---:|" + (int8 ? "---:|---:|" : "") + "---:|---:|---:|---:|");
         foreach (CaseResult r in results)
         {
             string peer = r.Peer is { } p ? MsCell(p) : "-";
             string peerFlops = r.Peer is { } q ? FlopsCell(q) : "-";
             string ratio = r.Ratio is { } x ? Invariant($"**{x:F2}x**") : "-";
             string difference = r.MaxRelativeDifference is { } d ? d.ToString("E1", CultureInfo.InvariantCulture) : "-";
+            string int8Cells = !int8 ? "" : r.Int8Peer is { } i
+                ? Invariant($"{MsCell(i)} | **{r.Int8Ratio:F2}x** | ")
+                : "- | - | ";
             table.AppendLine(
-                Invariant($"| {r.Model.ToUpperInvariant()} | {r.Batch} | {r.Threads} | {MsCell(r.Ours)} | {peer} | {ratio} | ") +
+                Invariant($"| {r.Model.ToUpperInvariant()} | {r.Batch} | {r.Threads} | {MsCell(r.Ours)} | {peer} | {ratio} | ") + int8Cells +
                 Invariant($"{FlopsCell(r.Ours)} | {peerFlops} | {r.Ours.ImagesPerSecond:F1} | {difference} |"));
         }
         return table.ToString().TrimEnd();
@@ -87,8 +109,10 @@ internal static class BenchmarkReport
     /// <summary>The same table in aligned plain text.</summary>
     public static string ToTable(IReadOnlyList<CaseResult> results)
     {
+        bool int8 = results.Any(r => r.Int8Peer is not null);
         var table = new StringBuilder();
-        table.AppendLine("model  batch thr | FasterNet ms    p90  GFLOP/s  %peak | ORT ms      p90  GFLOP/s  %peak |  ratio | max rel diff");
+        table.AppendLine("model  batch thr | FasterNet ms    p90  GFLOP/s  %peak | ORT ms      p90  GFLOP/s  %peak |  ratio | max rel diff" +
+                         (int8 ? " | ORT int8 ms  ratio" : ""));
         foreach (CaseResult r in results)
         {
             string ours = Invariant($"{r.Ours.Latency.MedianMs,12:F2} {r.Ours.Latency.P90Ms,6:F2} {r.Ours.Gflops,8:F1} {Percent(r.Ours),6}");
@@ -97,7 +121,10 @@ internal static class BenchmarkReport
                 : new string(' ', 31);
             string ratio = r.Ratio is { } x ? Invariant($"{x,5:F2}x") : "     -";
             string diff = r.MaxRelativeDifference is { } d ? d.ToString("E1", CultureInfo.InvariantCulture) : "-";
-            table.AppendLine(Invariant($"{r.Model.ToUpperInvariant(),-5} {r.Batch,6} {r.Threads,3} | {ours} | {peer} | {ratio} | {diff}"));
+            string int8Cells = !int8 ? "" : r.Int8Peer is { } i
+                ? Invariant($" | {i.Latency.MedianMs,11:F2} {r.Int8Ratio,5:F2}x")
+                : " |           -      -";
+            table.AppendLine(Invariant($"{r.Model.ToUpperInvariant(),-5} {r.Batch,6} {r.Threads,3} | {ours} | {peer} | {ratio} | {diff}") + int8Cells);
         }
         return table.ToString().TrimEnd();
     }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace FasterNet.Cli.Benchmarking;
 
 /// <summary>
-/// Times two runners in alternating blocks (A B, B A, A B, ...) so that clock-speed drift and
+/// Times runners in rotating blocks (A B C, B C A, C A B, ...; two: A B, B A) so that clock-speed drift and
 /// other tenants' load fall on both alike; ratios of the medians are then fair.
 /// Each block starts with one untimed run, so no timed run starts with caches full of the other
 /// runtime's weights. Neither runtime may keep spinning after a run returns (see OrtPeer):
@@ -17,35 +17,38 @@ internal static class InterleavedTimer
     /// <summary>Per-run milliseconds of <paramref name="first"/> and, if given, <paramref name="second"/>.</summary>
     public static (List<double> First, List<double> Second) Time(Action first, Action? second, int iterations)
     {
-        var a = new List<double>(iterations);
-        var b = new List<double>(iterations);
+        List<double>[] times = Time(second is null ? [first] : [first, second], iterations);
+        return (times[0], second is null ? [] : times[1]);
+    }
+
+    /// <summary>Per-run milliseconds of each runner; each round starts one runner later than the last.</summary>
+    public static List<double>[] Time(IReadOnlyList<Action> runners, int iterations)
+    {
+        List<double>[] times = runners.Select(_ => new List<double>(iterations)).ToArray();
         int rounds = Math.Min(Rounds, iterations);
         for (int round = 0; round < rounds; round++)
         {
             // Rounds share the iterations as evenly as the count allows.
             int runs = iterations * (round + 1) / rounds - iterations * round / rounds;
-            if (second is null || round % 2 == 0)
+            for (int i = 0; i < runners.Count; i++)
             {
-                TimeBlock(first, runs, a);
-                if (second is not null)
-                    TimeBlock(second, runs, b);
-            }
-            else
-            {
-                TimeBlock(second, runs, b);
-                TimeBlock(first, runs, a);
+                int runner = (round + i) % runners.Count;
+                TimeBlock(runners[runner], runs, times[runner]);
             }
         }
-        return (a, b);
+        return times;
     }
 
     /// <summary>Untimed runs, interleaved the same way, to fill caches and wake thread pools.</summary>
-    public static void WarmUp(Action first, Action? second, int runs)
+    public static void WarmUp(Action first, Action? second, int runs) => WarmUp(second is null ? [first] : [first, second], runs);
+
+    /// <summary>Untimed runs of every runner in turn.</summary>
+    public static void WarmUp(IReadOnlyList<Action> runners, int runs)
     {
         for (int i = 0; i < runs; i++)
         {
-            first();
-            second?.Invoke();
+            foreach (Action run in runners)
+                run();
         }
     }
 

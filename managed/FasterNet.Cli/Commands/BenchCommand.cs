@@ -26,8 +26,7 @@ internal static class BenchCommand
         var size = Size();
         var isa = CommonOptions.Isa();
         var precision = CommonOptions.Precision();
-        var peer = new Option<string>("--peer") { Description = "Runtime to compare with on the same weights: onnxruntime or none", DefaultValueFactory = _ => "none" };
-        peer.AcceptOnlyFromAmong("onnxruntime", "none");
+        var peer = Peer("none");
         var peak = new Option<bool>("--peak") { Description = "Measure the FMA peak first and report % of peak" };
         var json = CommonOptions.Json();
         var command = new Command("bench", "Time a model (median and p90 latency, throughput, GFLOP/s), optionally against ONNX Runtime")
@@ -45,8 +44,10 @@ internal static class BenchCommand
             (IReadOnlyDictionary<string, Tensor> stateDict, string label) =
                 WeightsSource.Load(spec, result.GetValue(weights), result.GetValue(seed));
 
+            (bool fp32Peer, bool int8Peer) = ParsePeers(result.GetValue(peer)!);
             using var subject = BenchmarkSubject.Create(spec, stateDict, label, result.GetValue(threads), kernelSet,
-                withPeer: result.GetValue(peer) == "onnxruntime", CommonOptions.ParsePrecision(result.GetValue(precision)!));
+                withPeer: fp32Peer, CommonOptions.ParsePrecision(result.GetValue(precision)!), int8Peer,
+                calibrationSize: settings.Size);
             double? peakGflops = result.GetValue(peak)
                 ? MachineCeilings.Measure([subject.Model.Threads], seconds: 1.0, withBandwidth: false, kernelSet)
                     .PeakFor(subject.Model.Threads, subject.Model.Precision)
@@ -114,9 +115,10 @@ internal static class BenchCommand
         var json = CommonOptions.Json();
         var markdown = new Option<bool>("--markdown") { Description = "Print a Markdown table (for docs/performance.md)" };
         var saveJson = new Option<FileInfo?>("--save-json") { Description = "Also write the JSON document to this file" };
+        var peer = Peer("onnxruntime");
         var command = new Command("all", "Every variant x batch x threads against ONNX Runtime on the same weights, with % of peak")
         {
-            models, threads, batches, iterations, warmup, size, maxCaseSeconds, seed, isa, precision, json, markdown, saveJson,
+            models, threads, batches, iterations, warmup, size, maxCaseSeconds, seed, isa, precision, peer, json, markdown, saveJson,
         };
         command.SetAction(result => GuardOnnxRuntime(() =>
         {
@@ -128,6 +130,9 @@ internal static class BenchCommand
             KernelSet kernelSet = Runtime.ParseKernelSet(result.GetValue(isa)!);
             ulong randomSeed = result.GetValue(seed);
             Precision arithmetic = CommonOptions.ParsePrecision(result.GetValue(precision)!);
+            (bool fp32Peer, bool int8Peer) = ParsePeers(result.GetValue(peer)!);
+            if (!fp32Peer)
+                throw new ArgumentException("bench all compares with ONNX Runtime fp32: --peer must include onnxruntime");
 
             Console.Error.WriteLine("measuring peak FMA throughput and bandwidth ...");
             MachineCeilings ceilings = MachineCeilings.Measure(threadCounts, seconds: 1.0, withBandwidth: true, kernelSet);
@@ -137,13 +142,15 @@ internal static class BenchCommand
                 (IReadOnlyDictionary<string, Tensor> stateDict, string label) = WeightsSource.Load(spec, null, randomSeed);
                 foreach (int threadCount in threadCounts)
                 {
-                    using var subject = BenchmarkSubject.Create(spec, stateDict, label, threadCount, kernelSet, withPeer: true, arithmetic);
+                    using var subject = BenchmarkSubject.Create(spec, stateDict, label, threadCount, kernelSet, withPeer: true, arithmetic,
+                        int8Peer, calibrationSize: settings.Size);
                     foreach (int batchSize in batchSizes)
                     {
                         CaseResult outcome = subject.Measure(batchSize, settings, ceilings.PeakFor(threadCount, arithmetic));
                         WarnIfDisagreeing(outcome);
                         Console.Error.WriteLine(FormattableString.Invariant(
-                            $"  {spec.Name,-3} batch {batchSize,3} threads {threadCount}: FasterNet {outcome.Ours.Latency.MedianMs:F2} ms, ORT {outcome.Peer!.Latency.MedianMs:F2} ms, ratio {outcome.Ratio:F2}x"));
+                            $"  {spec.Name,-3} batch {batchSize,3} threads {threadCount}: FasterNet {outcome.Ours.Latency.MedianMs:F2} ms, ORT {outcome.Peer!.Latency.MedianMs:F2} ms, ratio {outcome.Ratio:F2}x") +
+                            (outcome.Int8Peer is { } int8 ? FormattableString.Invariant($", ORT int8 {int8.Latency.MedianMs:F2} ms, ratio {outcome.Int8Ratio:F2}x") : ""));
                         results.Add(outcome);
                     }
                 }
@@ -222,6 +229,35 @@ internal static class BenchCommand
             throw new ArgumentException($"--warmup must be 0 or more, got {warmup}");
         Positive(size, "--size");
         return new BenchmarkSettings(iterations, warmup, size, maxCaseSeconds);
+    }
+
+    private const string PeerNames = "none, onnxruntime, onnxruntime-int8, or onnxruntime,onnxruntime-int8";
+
+    private static Option<string> Peer(string fallback) => new("--peer")
+    {
+        Description = "Runtimes to compare with on the same weights: onnxruntime (fp32), onnxruntime-int8 (its int8 QDQ " +
+                      $"graph, calibrated on {BenchmarkSubject.CalibrationBatches} random images), both comma-separated, or none",
+        DefaultValueFactory = _ => fallback,
+    };
+
+    /// <summary>Which peers a --peer value names; anything else is an error naming the accepted values.</summary>
+    internal static (bool Fp32, bool Int8) ParsePeers(string text)
+    {
+        string[] names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0)
+            throw new ArgumentException($"--peer is empty; expected {PeerNames}");
+        bool fp32 = false, int8 = false;
+        foreach (string name in names)
+        {
+            switch (name.ToLowerInvariant())
+            {
+                case "onnxruntime": fp32 = true; break;
+                case "onnxruntime-int8": int8 = true; break;
+                case "none" when names.Length == 1: break;
+                default: throw new ArgumentException($"--peer '{text}' is not one of {PeerNames}");
+            }
+        }
+        return (fp32, int8);
     }
 
     private static Option<ulong> Seed() =>

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using FasterNet.Data;
 using FasterNet.Imaging;
+using FasterNet.Onnx;
+using FasterNet.Serialization;
 using Spectre.Console;
 
 namespace FasterNet.Cli.Commands;
@@ -42,10 +44,16 @@ internal static class EvalCommand
             Description = "PyTorch's predictions (.npy of class indices) to count differences against; default: " +
                           "test_predictions.npy beside --config, or the built-in model's",
         };
+        var peer = new Option<string>("--peer")
+        {
+            Description = "Also evaluate ONNX Runtime's int8 QDQ graph of the same weights (onnxruntime-int8; calibrated on " +
+                          $"{Int8CalibrationBatches} x {Int8CalibrationBatchSize} training images), or none",
+            DefaultValueFactory = _ => "none",
+        };
         var json = CommonOptions.Json();
         var command = new Command("eval", "Accuracy, per-class accuracy, confusion matrix and images/s on a test set")
         {
-            dataset, dir, weights, config, batch, threads, isa, precision, limit, compare, json,
+            dataset, dir, weights, config, batch, threads, isa, precision, limit, compare, peer, json,
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
@@ -57,6 +65,9 @@ internal static class EvalCommand
                 throw new ArgumentException($"--batch {batchSize} must be positive");
             if (result.GetValue(limit) is <= 0)
                 throw new ArgumentException($"--limit {result.GetValue(limit)} must be positive");
+            string peerName = result.GetValue(peer)!;
+            if (peerName is not ("none" or "onnxruntime-int8"))
+                throw new ArgumentException($"--peer '{peerName}' is not supported by eval; expected none or onnxruntime-int8");
 
             EvaluatedModel evaluated = EvaluatedModel.Resolve(result.GetValue(weights), result.GetValue(config), result.GetValue(compare));
             LabeledImages test = FashionMnist.Load(DatasetSplit.Test, result.GetValue(dir)?.FullName);
@@ -70,6 +81,8 @@ internal static class EvalCommand
             using FasterNetModel model = evaluated.Load(options);
 
             EvalReport report = Evaluate(model, evaluated, test, count, batchSize);
+            if (peerName == "onnxruntime-int8")
+                report.Int8 = EvaluateInt8(evaluated, test, count, batchSize, model.Threads, result.GetValue(dir)?.FullName);
             if (result.GetValue(json))
                 PrintJson(report);
             else
@@ -112,6 +125,46 @@ internal static class EvalCommand
                               count / total.Elapsed.TotalSeconds, count / inference.Elapsed.TotalSeconds);
     }
 
+    private const int Int8CalibrationBatches = 4;
+    private const int Int8CalibrationBatchSize = 64;
+
+    /// <summary>
+    /// ONNX Runtime on the int8 QDQ graph of the same weights (Int8QdqExporter), calibrated on the first
+    /// training images (never on the test set), over the same test images.
+    /// </summary>
+    private static Int8Outcome EvaluateInt8(EvaluatedModel evaluated, LabeledImages test, int count, int batchSize, int threads,
+                                            string? directory)
+    {
+        Preprocessor preprocessor = evaluated.Preprocessor;
+        int size = preprocessor.Options.Size, classes = evaluated.Spec.NumClasses, perImage = preprocessor.ValuesPerImage;
+        LabeledImages train = FashionMnist.Load(DatasetSplit.Train, directory);
+        Tensor Batch(LabeledImages images, int start, int n)
+        {
+            var data = new float[(long)n * perImage];
+            for (int i = 0; i < n; i++)
+            {
+                PixelImage image = PixelImage.FromGray(images.Images.Image(start + i), images.Images.Rows, images.Images.Columns);
+                preprocessor.ProcessInto(image, data.AsSpan(i * perImage, perImage));
+            }
+            return new Tensor([n, (int)preprocessor.Options.Channels, size, size], data);
+        }
+        IEnumerable<Tensor> calibration = Enumerable.Range(0, Int8CalibrationBatches)
+            .Select(b => Batch(train, b * Int8CalibrationBatchSize, Int8CalibrationBatchSize));
+        using var peer = new OrtPeer(Int8QdqExporter.ToBytes(evaluated.Spec, evaluated.LoadStateDict(), calibration), threads);
+        var predictions = new int[count];
+        for (int start = 0; start < count; start += batchSize)
+        {
+            int n = Math.Min(batchSize, count - start);
+            float[] logits = peer.Run(Batch(test, start, n).Data, n, size, size);
+            Classification.ArgMax(logits, classes).CopyTo(predictions, start);
+        }
+        int correct = Enumerable.Range(0, count).Count(i => predictions[i] == test.Labels[i]);
+        int? differing = evaluated.PyTorchPredictions is { } reference
+            ? Enumerable.Range(0, Math.Min(count, reference.Count)).Count(i => predictions[i] != reference[i])
+            : null;
+        return new Int8Outcome(correct, count, differing, Int8CalibrationBatches * Int8CalibrationBatchSize);
+    }
+
     private static void PrintText(EvalReport report)
     {
         IReadOnlyList<string> names = report.Model.ClassNames;
@@ -129,6 +182,12 @@ internal static class EvalCommand
         }
         Console.WriteLine($"throughput {report.ImagesPerSecond:N0} images/s (pre-processing + inference; " +
                           $"inference alone {report.InferenceImagesPerSecond:N0} images/s)");
+        if (report.Int8 is { } int8)
+        {
+            string differing = int8.DifferFromPyTorch is { } d ? $"; differ from PyTorch: {d} of {int8.Count:N0} predictions" : "";
+            Console.WriteLine($"ONNX Runtime {OrtPeer.Version} int8 (QDQ, calibrated on {int8.CalibrationImages} training images): " +
+                              $"accuracy {Percent(int8.Accuracy)}  ({int8.Correct:N0} of {int8.Count:N0}){differing}");
+        }
         Console.WriteLine();
         Console.WriteLine("per class");
         int width = names.Max(n => n.Length);
@@ -183,6 +242,16 @@ internal static class EvalCommand
                     source = comparison.Source,
                 }
                 : null,
+            onnxruntime_int8 = report.Int8 is { } int8
+                ? new
+                {
+                    version = OrtPeer.Version,
+                    calibration_images = int8.CalibrationImages,
+                    correct = int8.Correct,
+                    accuracy = int8.Accuracy,
+                    differing_from_pytorch = int8.DifferFromPyTorch,
+                }
+                : null,
         };
         Console.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
     }
@@ -196,7 +265,8 @@ internal static class EvalCommand
         double? PyTorchAccuracy,
         Func<ModelOptions, FasterNetModel> Load,
         IReadOnlyList<int>? PyTorchPredictions,
-        string? PredictionsSource)
+        string? PredictionsSource,
+        Func<IReadOnlyDictionary<string, Tensor>> LoadStateDict)
     {
         public static EvaluatedModel Resolve(FileInfo? weights, FileInfo? config, FileInfo? compare)
         {
@@ -218,13 +288,15 @@ internal static class EvalCommand
                 model = new EvaluatedModel($"{snapshot.Architecture} ({snapshot.Directory})", snapshot.Spec,
                     Preprocessor.FromPretrained(snapshot.Pretrained), snapshot.LabelNames ?? FashionMnist.ClassNames, null,
                     options => FasterNetModel.FromPretrained(snapshot, options),
-                    hasBeside ? ClassIndexFile.Read(beside) : null, hasBeside ? beside : null);
+                    hasBeside ? ClassIndexFile.Read(beside) : null, hasBeside ? beside : null,
+                    () => CheckpointLayouts.ToOfficial(Checkpoint.Load(snapshot.WeightsPath)).StateDict);
             }
             else if (config is null)
             {
                 model = new EvaluatedModel($"{DefaultModel.Name} (built-in)", DefaultModel.Spec, DefaultModel.Preprocessor,
                     DefaultModel.ClassNames, DefaultModel.TestAccuracy, DefaultModel.Load,
-                    DefaultModel.PyTorchTestPredictions, "built-in test_predictions.npy");
+                    DefaultModel.PyTorchTestPredictions, "built-in test_predictions.npy",
+                    () => CheckpointLayouts.ToOfficial(DefaultModel.LoadStateDict()).StateDict);
             }
             else
             {
@@ -235,7 +307,8 @@ internal static class EvalCommand
                 bool hasBeside = File.Exists(beside);
                 model = new EvaluatedModel(loaded.Spec.Name, loaded.Spec, loaded.Preprocessor, loaded.Labels, loaded.TestAccuracy,
                     options => FasterNetModel.FromCheckpoint(loaded.Spec, weights.FullName, options),
-                    hasBeside ? ClassIndexFile.Read(beside) : null, hasBeside ? beside : null);
+                    hasBeside ? ClassIndexFile.Read(beside) : null, hasBeside ? beside : null,
+                    () => CheckpointLayouts.ToOfficial(Checkpoint.Load(weights.FullName)).StateDict);
             }
             if (model.Spec.Backbone || model.Spec.NumClasses != FashionMnist.ClassNames.Count)
                 throw new ArgumentException(
@@ -245,6 +318,12 @@ internal static class EvalCommand
                 ? model
                 : model with { PyTorchPredictions = explicitPredictions, PredictionsSource = compare!.FullName };
         }
+    }
+
+    /// <summary>ONNX Runtime int8's result on the same test images.</summary>
+    private sealed record Int8Outcome(int Correct, int Count, int? DifferFromPyTorch, int CalibrationImages)
+    {
+        public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
     }
 
     /// <summary>How many of the first predictions differ from PyTorch's, and which.</summary>
@@ -285,6 +364,7 @@ internal static class EvalCommand
         public int[,] Confusion { get; }
 
         public PredictionComparison? Comparison { get; }
+        public Int8Outcome? Int8 { get; set; }
         public int Batch { get; }
         public int Threads { get; }
         public string KernelSet { get; }

@@ -1,5 +1,8 @@
-// bf16 weight packing, the scalar reference bf16 GEMM and the choice of bf16 set.
+// bf16 weight packing, the scalar reference bf16 GEMM and conv, and the choice of bf16 set.
 #include "kernels/bf16.h"
+
+#include <algorithm>
+#include <vector>
 
 #include "kernels/dispatch.h"
 
@@ -31,29 +34,50 @@ void PackBf16Panels(const float* weight, int k, int n, bf16* packed) {
     }
 }
 
+void PackBf16ConvPanels(const float* weight, int out_c, int in_c, int kernel, bf16* packed) {
+    const int taps = kernel * kernel, tap_channels = Bf16TapChannels(in_c);
+    const int k = taps * tap_channels;
+    std::vector<float> padded(static_cast<size_t>(out_c) * k, 0.0f);
+    for (int co = 0; co < out_c; ++co) {
+        for (int t = 0; t < taps; ++t) {
+            for (int ci = 0; ci < in_c; ++ci) {
+                padded[static_cast<size_t>(co) * k + t * tap_channels + ci] =
+                    weight[(static_cast<size_t>(co) * taps + t) * in_c + ci];
+            }
+        }
+    }
+    PackBf16Panels(padded.data(), k, out_c, packed);
+}
+
 namespace {
 
-// One output at a time, K pairs in order, each pair added odd element first.
+// bias + the K pairs of one output column, in order, each pair odd element first
+// (VDPBF16PS's order); `a` holds the K values already rounded to bf16. Not loop-vectorized:
+// g++ 12 -O3 miscompiles this two-add chain (sums off by whole units, seen from K = 5 up).
+__attribute__((optimize("no-tree-loop-vectorize"))) float Bf16Dot(float start, const float* a, const bf16* panel, int lane, int pairs) {
+    float sum = start;
+    for (int q = 0; q < pairs; ++q) {
+        const bf16* w = panel + (static_cast<int64_t>(q) * kPanelWidth + lane) * 2;
+        sum += a[2 * q + 1] * Bf16ToFloat(w[1]);
+        sum += a[2 * q] * Bf16ToFloat(w[0]);
+    }
+    return sum;
+}
+
+// One output row at a time: the row's K values rounded to bf16 (zero past K), then Bf16Dot.
 void ReferenceBf16Gemm(const Bf16GemmArgs& bf) {
     const GemmArgs& args = bf.gemm;
     const int pairs = Bf16PairCount(args.k);
+    std::vector<float> row(2 * static_cast<size_t>(pairs), 0.0f);
     for (int64_t i = 0; i < args.m; ++i) {
         const float* a_row = args.a + i * args.lda;
         const float* a2_row = args.a2 ? args.a2 + i * args.lda2 : nullptr;
-        const auto a_at = [&](int kk) -> float {
-            if (kk >= args.k) return 0.0f;
-            const float a = (a2_row && kk >= args.k_split) ? a2_row[kk - args.k_split] : a_row[kk];
-            return RoundToBf16(a);
-        };
+        for (int kk = 0; kk < args.k; ++kk) {
+            row[kk] = RoundToBf16((a2_row && kk >= args.k_split) ? a2_row[kk - args.k_split] : a_row[kk]);
+        }
         for (int j = 0; j < args.n; ++j) {
             const bf16* panel = bf.packed_b + (j / kPanelWidth) * Bf16PanelStride(args.k);
-            const int lane = j % kPanelWidth;
-            float sum = args.bias ? args.bias[j] : 0.0f;
-            for (int q = 0; q < pairs; ++q) {
-                const bf16* w = panel + (static_cast<int64_t>(q) * kPanelWidth + lane) * 2;
-                sum += a_at(2 * q + 1) * Bf16ToFloat(w[1]);
-                sum += a_at(2 * q) * Bf16ToFloat(w[0]);
-            }
+            const float sum = Bf16Dot(args.bias ? args.bias[j] : 0.0f, row.data(), panel, j % kPanelWidth, pairs);
             float value = ApplyActivation(sum, args.activation);
             if (args.residual) value += args.residual[i * args.ldr + j];
             args.c[i * args.ldc + j] = value;
@@ -61,10 +85,42 @@ void ReferenceBf16Gemm(const Bf16GemmArgs& bf) {
     }
 }
 
+// One output pixel at a time: its window in the bf16 conv's K order (taps, then
+// channels padded to even; zeros outside the image), rounded, then Bf16Dot.
+void ReferenceBf16Conv(const Bf16ConvArgs& bf) {
+    const ConvArgs& args = bf.conv;
+    const int tap_channels = Bf16TapChannels(args.in_c);
+    const int k = Bf16ConvDepth(args.kernel, args.in_c);
+    std::vector<float> window(static_cast<size_t>(k));
+    for (int oy = args.row_begin; oy < args.row_end; ++oy) {
+        for (int ox = 0; ox < args.out_w; ++ox) {
+            std::fill(window.begin(), window.end(), 0.0f);
+            for (int ky = 0; ky < args.kernel; ++ky) {
+                const int iy = oy * args.stride - args.pad + ky;
+                if (iy < 0 || iy >= args.in_h) continue;
+                for (int kx = 0; kx < args.kernel; ++kx) {
+                    const int ix = ox * args.stride - args.pad + kx;
+                    if (ix < 0 || ix >= args.in_w) continue;
+                    const float* in = args.input + (static_cast<int64_t>(iy) * args.in_w + ix) * args.in_pixel_stride;
+                    float* tap = window.data() + (ky * args.kernel + kx) * tap_channels;
+                    for (int ci = 0; ci < args.in_c; ++ci) tap[ci] = RoundToBf16(in[ci]);
+                }
+            }
+            float* out = args.output + (static_cast<int64_t>(oy) * args.out_w + ox) * args.out_pixel_stride;
+            for (int co = 0; co < args.out_c; ++co) {
+                const bf16* panel = bf.packed_weights + (co / kPanelWidth) * Bf16PanelStride(k);
+                const float sum =
+                    Bf16Dot(args.bias ? args.bias[co] : 0.0f, window.data(), panel, co % kPanelWidth, k / 2);
+                out[co] = ApplyActivation(sum, args.activation);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 const Bf16KernelSet* ReferenceBf16Kernels() {
-    static const Bf16KernelSet set = {"reference_bf16", ReferenceBf16Gemm};
+    static const Bf16KernelSet set = {"reference_bf16", ReferenceBf16Gemm, ReferenceBf16Conv};
     return &set;
 }
 

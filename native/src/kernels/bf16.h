@@ -11,6 +11,12 @@
 // panels as for fp32; within a panel, K pairs: pair q is 32 bf16 values,
 // column j's (k = 2q, 2q + 1) at [2j, 2j + 1]. K is padded to even with zeros,
 // N to a panel multiple with zeros.
+//
+// Convs (PConv, the merges) are implicit GEMMs on the same panels: K runs over
+// the taps (kh, kw) and, within a tap, over the input channels padded to even
+// (Bf16TapChannels), so a K pair never straddles two taps; the padded channel
+// is zero in both the weights and the activations. An out-of-image tap reads
+// zeros: it is summed like any other (its products are zero).
 #pragma once
 
 #include <cstdint>
@@ -55,15 +61,32 @@ inline int64_t Bf16PanelStride(int k) { return int64_t{Bf16PairCount(k)} * 2 * k
 // Packs weight[n][k] (PyTorch's out x in order, fp32) into bf16 pair panels.
 void PackBf16Panels(const float* weight, int k, int n, bf16* packed);
 
-// A bf16 GEMM: GemmArgs with packed_b unused and the weights in packed_b_bf16.
+// A bf16 GEMM: GemmArgs with packed_b unused and the weights in packed_b.
 struct Bf16GemmArgs {
     GemmArgs gemm;
     const bf16* packed_b = nullptr;  // PackedBf16PanelsSize(k, n) values
 };
 
+// Input channels per tap in a bf16 conv's K: in_c rounded up to even.
+inline int Bf16TapChannels(int in_c) { return (in_c + 1) / 2 * 2; }
+
+// K of a bf16 conv: kernel * kernel taps of Bf16TapChannels(in_c).
+inline int Bf16ConvDepth(int kernel, int in_c) { return kernel * kernel * Bf16TapChannels(in_c); }
+
+// Packs a conv weight in the fp32 conv's order, [out][(kh * kernel + kw) * in_c + ci]
+// (fp32), into bf16 pair panels of K = Bf16ConvDepth(kernel, in_c).
+void PackBf16ConvPanels(const float* weight, int out_c, int in_c, int kernel, bf16* packed);
+
+// A bf16 conv: ConvArgs with packed_weights unused and the weights in packed_weights.
+struct Bf16ConvArgs {
+    ConvArgs conv;
+    const bf16* packed_weights = nullptr;  // PackedBf16PanelsSize(Bf16ConvDepth(kernel, in_c), out_c) values
+};
+
 struct Bf16KernelSet {
     const char* name;
     void (*gemm)(const Bf16GemmArgs&);
+    void (*conv)(const Bf16ConvArgs&);
 };
 
 // The bf16 sets. Which one runs: Bf16KernelsFor.

@@ -41,9 +41,10 @@ int HiddenStride(int hidden) { return PaddedRowStride(HostTuning(), hidden); }
 constexpr double kMaxScratchFloats = 4.0 * 1024 * 1024 * 1024;
 
 // Copies a conv weight [out][in][kh][kw] into [out][(kh * k + kw) * in + ci],
-// scaling each output channel (a folded batch norm), then packs it.
+// scaling each output channel (a folded batch norm), then packs it; with `bf16_packed`,
+// also rounded to bf16 in the bf16 conv's pair panels.
 void PackConvWeights(const float* weight, int out_c, int in_c, int kernel, const std::vector<double>& scale,
-                     AlignedBuffer& packed) {
+                     AlignedBuffer& packed, AlignedBuffer* bf16_packed = nullptr) {
     const int k_total = kernel * kernel * in_c;
     std::vector<float> reordered(static_cast<size_t>(out_c) * k_total);
     for (int co = 0; co < out_c; ++co) {
@@ -59,6 +60,10 @@ void PackConvWeights(const float* weight, int out_c, int in_c, int kernel, const
     }
     packed.Resize(PackedPanelsSize(k_total, out_c));
     PackPanels(reordered.data(), k_total, out_c, packed.data());
+    if (bf16_packed) {
+        bf16_packed->Resize((PackedBf16PanelsSize(Bf16ConvDepth(kernel, in_c), out_c) + 1) / 2);
+        PackBf16ConvPanels(reordered.data(), out_c, in_c, kernel, reinterpret_cast<bf16*>(bf16_packed->data()));
+    }
 }
 
 // Batch norm at inference: y = x * scale + shift.
@@ -83,7 +88,8 @@ void CopyToBuffer(const std::vector<double>& values, AlignedBuffer& buffer) {
 
 // conv + BN folded: weights scaled per output channel, BN shift becomes the bias.
 PackedConv FoldConvBatchNorm(const std::map<std::string, TensorView>& sd, const std::string& weight_name,
-                             const std::string& norm_prefix, int in_c, int out_c, int kernel, int stride) {
+                             const std::string& norm_prefix, int in_c, int out_c, int kernel, int stride,
+                             bool bf16 = false) {
     PackedConv conv;
     conv.kernel = kernel;
     conv.stride = stride;
@@ -91,7 +97,7 @@ PackedConv FoldConvBatchNorm(const std::map<std::string, TensorView>& sd, const 
     conv.out_c = out_c;
     std::vector<double> scale, shift;
     BatchNormScaleShift(sd, norm_prefix, out_c, scale, shift);
-    PackConvWeights(sd.at(weight_name).data, out_c, in_c, kernel, scale, conv.weights);
+    PackConvWeights(sd.at(weight_name).data, out_c, in_c, kernel, scale, conv.weights, bf16 ? &conv.bf16_weights : nullptr);
     CopyToBuffer(shift, conv.bias);
     return conv;
 }
@@ -141,41 +147,6 @@ GemmArgs GemmColumns(const GemmArgs& args, int first, int count) {
     if (part.residual) part.residual += first;
     part.c += first;
     return part;
-}
-
-// Runs this thread's share of a GEMM's output columns (all rows).
-void RunGemmColumnShare(const KernelSet& kernels, const GemmArgs& args, int thread, int threads) {
-    int first, count;
-    ColumnShare(args.n, thread, threads, first, count);
-    if (count > 0) kernels.gemm(GemmColumns(args, first, count));
-}
-
-// Runs this thread's share of a conv's output channels (the args' rows).
-void RunConvColumnShare(const KernelSet& kernels, const ConvArgs& args, int thread, int threads) {
-    int first, count;
-    ColumnShare(args.out_c, thread, threads, first, count);
-    if (count <= 0) return;
-    ConvArgs part = args;
-    part.out_c = count;
-    part.packed_weights += static_cast<size_t>(first) * args.kernel * args.kernel * args.in_c;
-    if (part.bias) part.bias += first;
-    part.output += first;
-    kernels.conv(part);
-}
-
-// Splits one GEMM over threads: by rows when there are enough, else by 16-column panels.
-void RunGemmShare(const KernelSet& kernels, const GemmArgs& args, int thread, int threads) {
-    if (args.m < 8 * threads && args.n > kPanelWidth) return RunGemmColumnShare(kernels, args, thread, threads);
-    int64_t begin, end;
-    Share(args.m, thread, threads, begin, end);
-    if (begin == end) return;
-    GemmArgs part = args;
-    part.m = end - begin;
-    part.a += begin * args.lda;
-    if (part.a2) part.a2 += begin * args.lda2;
-    if (part.residual) part.residual += begin * args.ldr;
-    part.c += begin * args.ldc;
-    kernels.gemm(part);
 }
 
 
@@ -372,7 +343,7 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
         const int dim = shapes[s].dim, cp = shapes[s].partial_dim, hidden = shapes[s].hidden_dim;
         if (s > 0) {
             stage.merge = FoldConvBatchNorm(sd, MergePrefix(s) + "reduction.weight", MergePrefix(s) + "norm.",
-                                            dim / 2, dim, config.patch_size2, config.patch_stride2);
+                                            dim / 2, dim, config.patch_size2, config.patch_stride2, bf16);
         }
         for (int b = 0; b < shapes[s].depth; ++b) {
             const std::string p = BlockPrefix(static_cast<int>(s), b);
@@ -382,10 +353,12 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
             block.partial_conv.in_c = cp;
             block.partial_conv.out_c = cp;
             PackConvWeights(sd.at(p + "spatial_mixing.partial_conv3.weight").data, cp, cp, 3,
-                            std::vector<double>(cp, 1.0), block.partial_conv.weights);
+                            std::vector<double>(cp, 1.0), block.partial_conv.weights,
+                            bf16 ? &block.partial_conv.bf16_weights : nullptr);
             std::vector<double> scale, shift;
             BatchNormScaleShift(sd, p + "mlp.1.", hidden, scale, shift);
-            // PW1 and PW2 (nearly all the FLOPs) run in bf16 in a bf16 model.
+            // PConv, PW1 and PW2 (with the merges, all but the embedding's and the head's FLOPs)
+            // run in bf16 in a bf16 model.
             block.expand = PackLinear(sd.at(p + "mlp.0.weight").data, dim, hidden, &scale, bf16);
             CopyToBuffer(shift, block.expand.bias);
             block.project = PackLinear(sd.at(p + "mlp.3.weight").data, hidden, dim, nullptr, bf16);
@@ -411,19 +384,65 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
 
 Model::~Model() = default;
 
-void Model::RunLinear(const PackedLinear& layer, const GemmArgs& args, int first_column) const {
-    if (!layer.bf16_weights.size()) return kernels_->gemm(args);
+void Model::RunGemm(const GemmArgs& args, const bf16* bf16_weights, int first_column) const {
+    if (!bf16_weights) return kernels_->gemm(args);
     Bf16GemmArgs bf;
     bf.gemm = args;
     bf.gemm.packed_b = nullptr;
-    bf.packed_b = layer.Bf16Weights() + first_column / kPanelWidth * Bf16PanelStride(layer.k);
+    bf.packed_b = bf16_weights + first_column / kPanelWidth * Bf16PanelStride(args.k);
     bf16_kernels_->gemm(bf);
 }
 
-void Model::RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const {
+void Model::RunGemmColumnShare(const GemmArgs& args, const bf16* bf16_weights, int thread, int threads) const {
     int first, count;
     ColumnShare(args.n, thread, threads, first, count);
-    if (count > 0) RunLinear(layer, GemmColumns(args, first, count), first);
+    if (count > 0) RunGemm(GemmColumns(args, first, count), bf16_weights, first);
+}
+
+// Splits one GEMM over threads: by rows when there are enough, else by 16-column panels.
+void Model::RunGemmShare(const GemmArgs& args, const bf16* bf16_weights, int thread, int threads) const {
+    if (args.m < 8 * threads && args.n > kPanelWidth) return RunGemmColumnShare(args, bf16_weights, thread, threads);
+    int64_t begin, end;
+    Share(args.m, thread, threads, begin, end);
+    if (begin == end) return;
+    GemmArgs part = args;
+    part.m = end - begin;
+    part.a += begin * args.lda;
+    if (part.a2) part.a2 += begin * args.lda2;
+    if (part.residual) part.residual += begin * args.ldr;
+    part.c += begin * args.ldc;
+    RunGemm(part, bf16_weights, 0);
+}
+
+void Model::RunLinear(const PackedLinear& layer, const GemmArgs& args) const {
+    RunGemm(args, layer.bf16_weights.size() ? layer.Bf16Weights() : nullptr, 0);
+}
+
+void Model::RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const {
+    RunGemmColumnShare(args, layer.bf16_weights.size() ? layer.Bf16Weights() : nullptr, thread, threads);
+}
+
+void Model::RunConv(const PackedConv& conv, const ConvArgs& args, int first_column) const {
+    if (!conv.bf16_weights.size()) return kernels_->conv(args);
+    Bf16ConvArgs bf;
+    bf.conv = args;
+    bf.conv.packed_weights = nullptr;
+    bf.packed_weights =
+        conv.Bf16Weights() + first_column / kPanelWidth * Bf16PanelStride(Bf16ConvDepth(conv.kernel, conv.in_c));
+    bf16_kernels_->conv(bf);
+}
+
+// Runs this thread's share of a conv's output channels (the args' rows).
+void Model::RunConvColumnShare(const PackedConv& conv, const ConvArgs& args, int thread, int threads) const {
+    int first, count;
+    ColumnShare(args.out_c, thread, threads, first, count);
+    if (count <= 0) return;
+    ConvArgs part = args;
+    part.out_c = count;
+    part.packed_weights += static_cast<size_t>(first) * args.kernel * args.kernel * args.in_c;
+    if (part.bias) part.bias += first;
+    part.output += first;
+    RunConv(conv, part, first);
 }
 
 std::vector<int64_t> Model::OutputShape(int batch, int height, int width, int index) const {
@@ -465,8 +484,10 @@ std::shared_ptr<Model::Plan> Model::MakePlan(int batch, int height, int width) c
             const PackedConv& merge = stages_[s].merge;
             const int in_h = plan.sizes.stage_h[s - 1], in_w = plan.sizes.stage_w[s - 1];
             const double window = double(merge.kernel) * merge.kernel * merge.in_c;
+            // (bf16: the gathered windows are the bf16 conv's K only with no channel padding.)
             merge_gemm = merge.kernel == merge.stride &&
-                         double(merge.weights.size()) > Product({double(in_h), double(in_w), double(merge.in_c)});
+                         double(merge.weights.size()) > Product({double(in_h), double(in_w), double(merge.in_c)}) &&
+                         (!merge.bf16_weights.size() || Bf16TapChannels(merge.in_c) == merge.in_c);
             if (merge_gemm) patch_floats = std::max(patch_floats, pixels * window);
         }
         plan.merge_as_gemm.push_back(merge_gemm);
@@ -730,10 +751,11 @@ void Model::AddMergeStep(Plan& plan, size_t stage, int h, int w, int current) co
             g.bias = OrNull(merge.bias);
             g.c = out;
             g.ldc = dim;
+            const bf16* bf16_weights = merge.bf16_weights.size() ? merge.Bf16Weights() : nullptr;
             if (split) {
-                RunGemmColumnShare(*kernels_, g, thread, threads);
+                RunGemmColumnShare(g, bf16_weights, thread, threads);
             } else {
-                RunGemmShare(*kernels_, g, thread, threads);
+                RunGemmShare(g, bf16_weights, thread, threads);
             }
             return;
         }
@@ -742,10 +764,10 @@ void Model::AddMergeStep(Plan& plan, size_t stage, int h, int w, int current) co
                              ow, dim, r0, r1);
         };
         if (split) {
-            for (int n = 0; n < batch; ++n) RunConvColumnShare(*kernels_, image_args(n, 0, oh), thread, threads);
+            for (int n = 0; n < batch; ++n) RunConvColumnShare(merge, image_args(n, 0, oh), thread, threads);
         } else {
             ForEachRowRange(batch, oh, thread, threads,
-                            [&](int n, int r0, int r1) { kernels_->conv(image_args(n, r0, r1)); });
+                            [&](int n, int r0, int r1) { RunConv(merge, image_args(n, r0, r1)); });
         }
     }});
 }
@@ -760,7 +782,6 @@ void Model::AddBlockStep(Plan& plan, size_t stage, size_t block_index, int h, in
     const Activation activation = architecture_.activation();
     plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
                                                            Profiler* timer) {
-        const KernelSet& k = *kernels_;
         const int dim = shape.dim, cp = shape.partial_dim;
         float* partial_tile = plan.ThreadTile(context, thread);
         float* hidden_tile = partial_tile + plan.partial_tile_size;
@@ -774,7 +795,7 @@ void Model::AddBlockStep(Plan& plan, size_t stage, size_t block_index, int h, in
                 const int row_begin = static_cast<int>(first / w);
                 const int row_end = static_cast<int>((first + pixels - 1) / w) + 1;
                 const ConvArgs pc = PartialConvArgs(block, shape, image, h, w, partial_tile, row_begin, row_end);
-                Profiler::Run(timer, 0, [&] { k.conv(pc); });
+                Profiler::Run(timer, 0, [&] { RunConv(block.partial_conv, pc); });
                 const GemmArgs expand = ExpandArgs(block, shape, activation, pixels,
                                                    partial_tile + (first - int64_t{row_begin} * w) * cp,
                                                    image + first * dim, hidden_tile);
@@ -796,7 +817,6 @@ void Model::AddSplitBlockStep(Plan& plan, size_t stage, size_t block_index, int 
     const Activation activation = architecture_.activation();
     plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
                                                            Profiler* timer) {
-        const KernelSet& k = *kernels_;
         const int64_t image_size = int64_t{h} * w;
         const float* x = plan.Activation(context, current);
         float* y = plan.Activation(context, 1 - current);
@@ -804,7 +824,7 @@ void Model::AddSplitBlockStep(Plan& plan, size_t stage, size_t block_index, int 
         float* hidden = context.base + plan.shared_hidden;
         Profiler::Run(timer, 0, [&] {
             for (int n = 0; n < plan.batch; ++n) {
-                RunConvColumnShare(k,
+                RunConvColumnShare(block.partial_conv,
                                    PartialConvArgs(block, shape, x + n * image_size * shape.dim, h, w,
                                                    partial + n * image_size * shape.partial_dim, 0, h),
                                    thread, threads);
@@ -876,7 +896,7 @@ void Model::AddHeadStep(Plan& plan, int h, int w, int current) const {
         pre.activation = architecture_.activation();
         pre.c = features;
         pre.ldc = config.feature_dim;
-        RunGemmShare(*kernels_, pre, thread, threads);
+        RunGemmShare(pre, nullptr, thread, threads);
 #pragma omp barrier
         GemmArgs fc;
         fc.m = batch;
@@ -888,7 +908,7 @@ void Model::AddHeadStep(Plan& plan, int h, int w, int current) const {
         fc.bias = head_.bias.data();
         fc.c = context.outputs[0];
         fc.ldc = config.num_classes;
-        RunGemmShare(*kernels_, fc, thread, threads);
+        RunGemmShare(fc, nullptr, thread, threads);
     }});
 }
 

@@ -24,6 +24,9 @@ struct PackedConv {
     int kernel = 0, stride = 1, pad = 0, in_c = 0, out_c = 0;
     AlignedBuffer weights;
     AlignedBuffer bias;  // empty when the conv has none
+    AlignedBuffer bf16_weights;  // bf16 models: the same weights in the bf16 conv's pair panels (bf16.h), else empty
+
+    const bf16* Bf16Weights() const { return reinterpret_cast<const bf16*>(bf16_weights.data()); }
 };
 
 // A pointwise conv / linear layer as a packed K x N GEMM operand.
@@ -101,9 +104,17 @@ private:
     // Returns false when cancel_flag stopped the run early.
     bool Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
                  Profiler* profiler, const volatile int32_t* cancel_flag = nullptr) const;
-    // Columns [first_column, first_column + args.n) of `layer`: on the bf16 kernels when it has bf16 weights.
-    void RunLinear(const PackedLinear& layer, const GemmArgs& args, int first_column = 0) const;
+    // A GEMM on fp32 panels (args.packed_b), or on the bf16 kernels when bf16_weights is given;
+    // args cover columns [first_column, first_column + args.n) of the weights.
+    void RunGemm(const GemmArgs& args, const bf16* bf16_weights, int first_column) const;
+    void RunGemmColumnShare(const GemmArgs& args, const bf16* bf16_weights, int thread, int threads) const;
+    void RunGemmShare(const GemmArgs& args, const bf16* bf16_weights, int thread, int threads) const;
+    // A layer on the bf16 kernels when it has bf16 weights.
+    void RunLinear(const PackedLinear& layer, const GemmArgs& args) const;
     void RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const;
+    // Output channels [first_column, first_column + args.out_c) of `conv`, the same way.
+    void RunConv(const PackedConv& conv, const ConvArgs& args, int first_column = 0) const;
+    void RunConvColumnShare(const PackedConv& conv, const ConvArgs& args, int thread, int threads) const;
     std::unique_ptr<Scratch> AcquireScratch(size_t floats) const;
     void ReleaseScratch(std::unique_ptr<Scratch> scratch) const;
 
