@@ -20,7 +20,8 @@ T0_FIXTURES="$ROOT/tests/fixtures/t0"
 # The tests whose point is several threads at once.
 THREADED_FILTER='*Threaded*:*Concurrent*:*TwoThreads*:*ThreadCounts*'
 
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
+export LSAN_OPTIONS="suppressions=$ROOT/cmake/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/cmake/tsan.supp"
 
@@ -48,7 +49,10 @@ asan_tests() {
   log "AddressSanitizer + UndefinedBehaviorSanitizer build (clang-14) in build/sanitize"
   # FASTERNET_BUILD_FUZZERS adds libFuzzer's coverage hooks so fuzz/run.sh reuses this tree.
   configure "$ASAN_BUILD" address,undefined -DFASTERNET_BUILD_FUZZERS=ON
+  local t0=$SECONDS
   cmake --build "$ASAN_BUILD" -j"$JOBS" --target fasternet_native_tests fasternet_run_fixture
+  echo "ASan + UBSan build: $((SECONDS - t0))s"
+  t0=$SECONDS
 
   log "CTest under ASan + UBSan"
   local junit="$RESULTS/ctest-asan.xml"
@@ -58,7 +62,7 @@ asan_tests() {
     total="$(xml_count "$junit" testsuite tests)"
     f="$(xml_count "$junit" testsuite failures)"
     s=$(( $(xml_count "$junit" testsuite skipped) + $(xml_count "$junit" testsuite disabled) ))
-    count $((total - f - s)) "$f" "$s" "CTest (ASan + UBSan)"
+    count $((total - f - s)) "$f" "$s" "CTest (ASan + UBSan, $((SECONDS - t0))s)"
   else
     count 0 1 0 "CTest (ASan + UBSan) wrote no results"
   fi
@@ -87,6 +91,7 @@ e2e() {
 
 asan_end_to_end() {
   log "end-to-end PyTorch fixtures through the ASan + UBSan library"
+  local t0=$SECONDS
   if [ ! -x "$ROOT/artifacts/bin/fasternet" ]; then
     echo "artifacts/bin/fasternet is missing: run ./build.sh first" >&2
     count 0 1 0 "end-to-end fixtures"
@@ -104,12 +109,15 @@ asan_end_to_end() {
   E2E_KERNELS="${E2E_KERNELS##* }"  # the real network size once, with the best kernel set
   e2e "FasterNet-T0 2x3x224x224" "$T0_FIXTURES/config.json" "$T0_FIXTURES/weights.pth" \
     "$T0_FIXTURES/input_2x3x224x224.npy" "$T0_FIXTURES/logits_2x3x224x224.npy"
+  echo "end-to-end under ASan + UBSan: $((SECONDS - t0))s"
 }
 
 tsan_tests() {
   log "ThreadSanitizer build (clang-14) in build/tsan: the threaded tests"
   configure "$TSAN_BUILD" thread
+  local t0=$SECONDS
   cmake --build "$TSAN_BUILD" -j"$JOBS" --target fasternet_native_tests
+  echo "TSan build: $((SECONDS - t0))s"
   local archer
   archer="$(ls /usr/lib/llvm-14/lib/libarcher.so 2>/dev/null || true)"
   local xml="$RESULTS/tsan.xml" status=0

@@ -111,7 +111,8 @@ fuzz_native() {
   mkdir -p "$out" "$corpus"
   log "libFuzzer: $target for ${seconds}s"
   local status=0
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$ROOT/cmake/lsan.supp:print_suppressions=0" \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$binary" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
     -artifact_prefix="$out/" "$corpus" "$ROOT/fuzz/corpus/$target" >"$out/libfuzzer.log" 2>&1 || status=$?
   local execs

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 
 #include "common/error.h"
 #include "model/architecture.h"
@@ -68,6 +69,27 @@ TEST(ModelConfig, InvalidFieldsAreNamed) {
     config = testing::VariantConfig(40, {1, 2, 8, 2}, FASTERNET_ACTIVATION_GELU);
     config.mlp_ratio = NAN;
     EXPECT_THROW(Architecture{config}, Error);
+}
+
+// Found by UBSan: the refusal converted mlp_ratio to an integer for its message, undefined for NaN,
+// infinities and values past int64 (and it printed 0.5 as 0). The message now shows the value given.
+TEST(ModelConfig, NonFiniteOrHugeMlpRatioIsRefusedWithTheValueInTheMessage) {
+    const std::pair<float, const char*> cases[] = {{NAN, "mlp_ratio = nan"},
+                                                   {INFINITY, "mlp_ratio = inf"},
+                                                   {-INFINITY, "mlp_ratio = -inf"},
+                                                   {1e30f, "mlp_ratio = 1e+30"},
+                                                   {-0.5f, "mlp_ratio = -0.5"},
+                                                   {0.0f, "mlp_ratio = 0"}};
+    for (const auto& [ratio, expected] : cases) {
+        fasternet_model_config config = testing::VariantConfig(40, {1, 2, 8, 2}, FASTERNET_ACTIVATION_GELU);
+        config.mlp_ratio = ratio;
+        try {
+            Architecture{config};
+            ADD_FAILURE() << "mlp_ratio " << ratio << " was accepted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(ModelConfig, ExpectedTensorsUseOfficialNames) {

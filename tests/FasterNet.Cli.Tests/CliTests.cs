@@ -229,4 +229,33 @@ public class CliTests
         Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
         Assert.That(run.Stderr, Does.Contain("channels"));
     }
+
+    [Test]
+    public void SoakJsonCountsEveryRunAndSamplesMemoryAlongTheWay()
+    {
+        var result = Cli.Run("soak", "--model", "t0", "--callers", "3", "--runs", "10", "--points", "4", "--json");
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        JsonElement json = result.Json();
+        Assert.That(json.GetProperty("Runs").GetInt64(), Is.EqualTo(30));
+        Assert.That(json.GetProperty("Failures").GetInt32(), Is.Zero);
+        JsonElement[] curve = json.GetProperty("Curve").EnumerateArray().ToArray();
+        Assert.That(curve.First().GetProperty("Runs").GetInt64(), Is.Zero);
+        Assert.That(curve.Last().GetProperty("Runs").GetInt64(), Is.EqualTo(30));
+        Assert.That(curve.Select(s => s.GetProperty("Runs").GetInt64()), Is.Ordered.Ascending);
+        Assert.That(curve, Has.All.Matches<JsonElement>(s => s.GetProperty("RssMiB").GetDouble() > 0));
+        // glibc's count of the C heap: the model's weights alone are 15 MiB (3.9 M floats).
+        if (OperatingSystem.IsLinux())
+            Assert.That(curve.Last().GetProperty("NativeHeapInUseMiB").GetDouble(), Is.GreaterThan(14.0));
+    }
+
+    [Test]
+    public void SoakRefusesBadCounts()
+    {
+        foreach (string option in new[] { "--runs", "--callers", "--points" })
+        {
+            var result = Cli.Run("soak", "--model", "t0", option, "0");
+            Assert.That(result.ExitCode, Is.Not.Zero, result.ToString());
+            Assert.That(result.Stderr, Does.Contain(option));
+        }
+    }
 }

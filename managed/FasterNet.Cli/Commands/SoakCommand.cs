@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace FasterNet.Cli.Commands;
@@ -51,7 +52,15 @@ internal static class SoakCommand
         return command;
     }
 
-    private sealed record Sample(long Runs, double Seconds, double RssMiB, double ManagedHeapMiB, double IdleScratchMiB);
+    /// <summary>
+    /// One point of the curve. Besides RSS: the managed heap (live objects), the garbage collections so far and
+    /// what the GC had committed at the last one (0 before the first), the activations idle in the model's pool,
+    /// and the C heap as glibc sees it (in use, and freed but still held by its arenas), so a rising RSS can be
+    /// traced to the part that grows. NativeHeap* are -1 off glibc.
+    /// </summary>
+    private sealed record Sample(long Runs, double Seconds, double RssMiB, double ManagedHeapMiB, int GarbageCollections,
+                                 double ManagedCommittedMiB, double IdleScratchMiB, double NativeHeapInUseMiB,
+                                 double NativeHeapFreeHeldMiB);
 
     private sealed record Report(string Model, int Callers, int RunsPerCaller, int ThreadsPerRun, string Shapes,
                                  long Runs, int Failures, double Seconds, double RunsPerSecond,
@@ -68,12 +77,18 @@ internal static class SoakCommand
         long nextSample = step;
         void Record(long done)
         {
+            (double inUse, double freeHeld) = NativeHeap.UsageMiB();
             var sample = new Sample(done, clock.Elapsed.TotalSeconds, ResidentMiB(), GC.GetTotalMemory(false) / 1048576.0,
-                                    net.IdleScratchBytes / 1048576.0);
+                                    GC.CollectionCount(0), GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0,
+                                    net.IdleScratchBytes / 1048576.0, inUse, freeHeld);
             curve.Add(sample);
             if (!quiet)
+            {
+                string native = inUse < 0 ? "" : $"  C heap in use {sample.NativeHeapInUseMiB,6:F1} MiB, free held {sample.NativeHeapFreeHeldMiB,6:F1} MiB";
                 Console.WriteLine($"  {sample.Runs,9:N0} runs  {sample.Seconds,7:F1} s  RSS {sample.RssMiB,7:F1} MiB  " +
-                                  $"managed heap {sample.ManagedHeapMiB,6:F1} MiB  idle activations {sample.IdleScratchMiB,6:F1} MiB");
+                                  $"managed heap {sample.ManagedHeapMiB,6:F1} MiB ({sample.GarbageCollections} GCs)  " +
+                                  $"idle activations {sample.IdleScratchMiB,6:F1} MiB{native}");
+            }
         }
         Record(0);
 
@@ -152,6 +167,38 @@ internal static class SoakCommand
         {
         }
         return Environment.WorkingSet / 1048576.0;
+    }
+
+    /// <summary>glibc's own account of the C heap (mallinfo2, glibc 2.33+; summed over every arena).</summary>
+    private static class NativeHeap
+    {
+        [StructLayout(LayoutKind.Sequential)]
+        private struct MallInfo2
+        {
+            public nuint Arena, OrdBlks, SmBlks, HBlks, HBlkHd, UsmBlks, FsmBlks, UordBlks, FordBlks, KeepCost;
+        }
+
+        [DllImport("libc", EntryPoint = "mallinfo2")]
+        private static extern MallInfo2 MallInfo();
+
+        private static bool unavailable = !OperatingSystem.IsLinux();
+
+        /// <summary>(in use: allocated chunks + mmapped blocks, free but held by the arenas), in MiB; (-1, -1) off glibc.</summary>
+        public static (double InUse, double FreeHeld) UsageMiB()
+        {
+            if (unavailable)
+                return (-1, -1);
+            try
+            {
+                MallInfo2 info = MallInfo();
+                return ((info.UordBlks + info.HBlkHd) / 1048576.0, info.FordBlks / 1048576.0);
+            }
+            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+            {
+                unavailable = true;  // musl, or a glibc older than 2.33
+                return (-1, -1);
+            }
+        }
     }
 
     private static int Positive(int value, string name) =>

@@ -13,7 +13,9 @@ constexpr int kMaxChannels = 1 << 16;
 
 int ConvOutputSize(int input, int kernel, int stride) { return input < kernel ? 0 : (input - kernel) / stride + 1; }
 
-void Require(bool condition, const char* field, int64_t value, const char* rule) {
+// value is printed as given: a float field stays a float (converting NaN or 1e30 to an integer is undefined).
+template <typename Value>
+void Require(bool condition, const char* field, Value value, const char* rule) {
     if (!condition) Fail(FASTERNET_INVALID_ARGUMENT, "invalid model config: ", field, " = ", value, " (", rule, ")");
 }
 
@@ -39,7 +41,7 @@ Architecture::Architecture(const fasternet_model_config& config) : config_(confi
             "1..8");
     Require(config.n_div >= 1, "n_div", config.n_div, ">= 1");
     Require(std::isfinite(config.mlp_ratio) && config.mlp_ratio > 0.0f && config.mlp_ratio <= 64.0f, "mlp_ratio",
-            static_cast<int64_t>(config.mlp_ratio), "a finite number in (0, 64]");
+            config.mlp_ratio, "a finite number in (0, 64]");
     Require(config.patch_size >= 1 && config.patch_size <= 64, "patch_size", config.patch_size, "1..64");
     Require(config.patch_stride >= 1 && config.patch_stride <= 64, "patch_stride", config.patch_stride, "1..64");
     if (config.num_stages > 1) {
