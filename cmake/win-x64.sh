@@ -87,7 +87,7 @@ run_native_tests() {
     return
   fi
   log "native tests under wine64 (the GoogleTest suite CTest runs, in one process)"
-  env -u OMP_NUM_THREADS wine_run "$BUILD/native/tests/fasternet_native_tests.exe" --gtest_brief=1 2>&1 \
+  env -u OMP_NUM_THREADS "$WINE64" "$BUILD/native/tests/fasternet_native_tests.exe" --gtest_brief=1 2>&1 \
     | tee "$log_file" || status=1
   local passed skipped failed
   passed="$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log_file" | tail -1)"
@@ -125,7 +125,7 @@ run_fixture() {
   for set in $(kernel_sets); do
     log "end-to-end under wine64: $label, $set"
     local status=0
-    env -u OMP_NUM_THREADS wine_run "$BUILD/native/tests/e2e/fasternet_run_fixture.exe" --kernels "$set" --threads 1,2 \
+    env -u OMP_NUM_THREADS "$WINE64" "$BUILD/native/tests/e2e/fasternet_run_fixture.exe" --kernels "$set" --threads 1,2 \
       --config "$(winpath "$config")" --weights "$(winpath "$weights")" --input "$(winpath "$input")" "${expected[@]}" \
       || status=1
     record "$status" "end-to-end $label ($set, 1 and 2 threads, vs PyTorch)"
