@@ -169,8 +169,8 @@ fasternet_status fasternet_config_layers(const fasternet_model_config* config, i
             sized ? architecture.Layers(height, width) : architecture.LayersWithoutSizes();
         *layer_count = static_cast<int32_t>(table.size());
         if (!layers || capacity < static_cast<int32_t>(table.size())) {
-            Fail(FASTERNET_INVALID_ARGUMENT, "layers has room for ", layers ? capacity : 0, " entries, the network has ",
-                 table.size());
+            Fail(FASTERNET_INVALID_ARGUMENT, "layers has room for ", layers ? capacity : 0,
+                 " entries, the network has ", table.size());
         }
         int32_t first_tensor = 0;
         for (size_t i = 0; i < table.size(); ++i) {

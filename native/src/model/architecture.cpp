@@ -159,7 +159,8 @@ std::vector<Layer> Architecture::LayersFor(const MapSizes& sizes, int height, in
             add_batch_norm(expand, prefix + "mlp.1.", st.hidden_dim);
             expand.activation_bytes = 4 * pixels * (st.dim + st.hidden_dim);
 
-            Layer& project = add(prefix + "pw2", FASTERNET_LAYER_POINTWISE_PROJECT, s, st.hidden_dim, h, w, st.dim, h, w);
+            Layer& project =
+                add(prefix + "pw2", FASTERNET_LAYER_POINTWISE_PROJECT, s, st.hidden_dim, h, w, st.dim, h, w);
             project.kernel = 1;
             add_weight(project, prefix + "mlp.3.weight", {st.dim, st.hidden_dim, 1, 1});
             project.activation_bytes = 4 * pixels * (st.hidden_dim + 2 * st.dim);  // the residual is read too

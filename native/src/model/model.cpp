@@ -649,8 +649,8 @@ void Model::Profile(const float* input, int batch, int height, int width, std::v
 // NCHW -> NHWC, then the patch embedding.
 void Model::AddInputSteps(Plan& plan) const {
     const int in_c = architecture_.config().in_channels;
-    plan.steps.push_back({FASTERNET_LAYER_INPUT, false, 0, [this, &plan, in_c](const StepContext& context, int thread, int threads,
-                                                                Profiler*) {
+    plan.steps.push_back({FASTERNET_LAYER_INPUT, false, 0,
+                          [this, &plan, in_c](const StepContext& context, int thread, int threads, Profiler*) {
         const int H = plan.height, W = plan.width;
         float* input_nhwc = context.base + plan.input;
         ForEachRowRange(plan.batch, H, thread, threads, [&](int n, int r0, int r1) {
@@ -664,8 +664,8 @@ void Model::AddInputSteps(Plan& plan) const {
             }
         });
     }});
-    plan.steps.push_back({FASTERNET_LAYER_PATCH_EMBEDDING, false, 0, [this, &plan, in_c](const StepContext& context, int thread,
-                                                                      int threads, Profiler*) {
+    plan.steps.push_back({FASTERNET_LAYER_PATCH_EMBEDDING, false, 0,
+                          [this, &plan, in_c](const StepContext& context, int thread, int threads, Profiler*) {
         const int H = plan.height, W = plan.width;
         const int oh = plan.sizes.embed_h, ow = plan.sizes.embed_w, oc = embed_.out_c;
         ForEachRowRange(plan.batch, oh, thread, threads, [&](int n, int r0, int r1) {
@@ -780,8 +780,9 @@ void Model::AddBlockStep(Plan& plan, size_t stage, size_t block_index, int h, in
     const StageShape& shape = stages_[stage].shape;
     const int64_t tile_pixels = int64_t{plan.tile_rows[stage]} * w;
     const Activation activation = architecture_.activation();
-    plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
-                                                           Profiler* timer) {
+    plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0,
+                          [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
+                                                     Profiler* timer) {
         const int dim = shape.dim, cp = shape.partial_dim;
         float* partial_tile = plan.ThreadTile(context, thread);
         float* hidden_tile = partial_tile + plan.partial_tile_size;
@@ -815,8 +816,9 @@ void Model::AddSplitBlockStep(Plan& plan, size_t stage, size_t block_index, int 
     const PackedBlock& block = stages_[stage].blocks[block_index];
     const StageShape& shape = stages_[stage].shape;
     const Activation activation = architecture_.activation();
-    plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
-                                                           Profiler* timer) {
+    plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0,
+                          [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
+                                                     Profiler* timer) {
         const int64_t image_size = int64_t{h} * w;
         const float* x = plan.Activation(context, current);
         float* y = plan.Activation(context, 1 - current);
@@ -870,7 +872,8 @@ void Model::AddBackboneNormStep(Plan& plan, size_t stage, int h, int w, int curr
 
 // Head: average pool -> 1x1 conv + act -> linear.
 void Model::AddHeadStep(Plan& plan, int h, int w, int current) const {
-    plan.steps.push_back({FASTERNET_LAYER_HEAD, false, 0, [=, &plan](const StepContext& context, int thread, int threads, Profiler*) {
+    plan.steps.push_back({FASTERNET_LAYER_HEAD, false, 0,
+                          [=, &plan](const StepContext& context, int thread, int threads, Profiler*) {
         const fasternet_model_config& config = architecture_.config();
         const int last = architecture_.last_dim(), batch = plan.batch;
         float* pooled = context.base + plan.pooled;
