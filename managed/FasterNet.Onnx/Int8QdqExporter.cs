@@ -109,24 +109,41 @@ public static class Int8QdqExporter
             g.Input.Add(FloatValueInfo(OnnxExporter.InputName, "batch", spec.InChannels, "height", "width"));
             bool relu = spec.Activation == Activation.Relu;
 
-            string x = Observe("input", OnnxExporter.InputName);
-            x = Observe("patch_embed", Conv("patch_embed.proj", x, spec.PatchSize, spec.PatchStride, 0, "patch_embed.norm"));
-            for (int s = 0; s < spec.Depths.Count; s++)
+            // One group of nodes per layer of the native layer table, as OnnxExporter does.
+            string x = Observe("input", OnnxExporter.InputName), blockInput = x;
+            foreach (LayerCost layer in LayerCost.Structure(spec))
             {
-                if (s > 0)
+                switch (layer.Kind)
                 {
-                    string merge = StateDictLayout.MergePrefix(s);
-                    x = Observe(merge + "reduction", Conv(merge + "reduction", x, spec.PatchSize2, spec.PatchStride2, 0, merge + "norm"));
+                    case LayerKind.Input:
+                        break;
+                    case LayerKind.PatchEmbedding or LayerKind.Merging:
+                        x = Observe(layer.Name, Conv(Module(layer, 0), x, layer.Kernel, layer.Stride, 0, Module(layer, 1)));
+                        break;
+                    case LayerKind.PartialConv:
+                        blockInput = x;
+                        x = PartialConv(layer, x);
+                        break;
+                    case LayerKind.PointwiseExpand:
+                        x = Activated(layer.Name + ".act", Conv(Module(layer, 0), x, 1, 1, 0, Module(layer, 1)), relu);
+                        break;
+                    case LayerKind.PointwiseProject:
+                        string projected = Observe(layer.Name, Conv(Module(layer, 0), x, 1, 1, 0, norm: null));
+                        x = Observe(layer.Name + ".residual", _graph.Node("Add", layer.Name + ".residual", [blockInput, projected]));
+                        break;
+                    case LayerKind.Head:
+                        x = Observe(layer.Name + ".pool", _graph.Node("GlobalAveragePool", layer.Name + ".pool", [x]));
+                        x = Activated(layer.Name + ".act", Conv(Module(layer, 0), x, 1, 1, 0, norm: null), relu);
+                        x = _graph.Node("Flatten", layer.Name + ".flatten", [x], [Int("axis", 1)]);
+                        _graph.Node("Gemm", Module(layer, 1),
+                            [x, _graph.Weight(layer.Tensors[1].Name), _graph.Weight(layer.Tensors[2].Name)],
+                            [Float("alpha", 1f), Float("beta", 1f), Int("transB", 1)], output: OnnxExporter.LogitsName);
+                        g.Output.Add(FloatValueInfo(OnnxExporter.LogitsName, "batch", layer.OutChannels));
+                        break;
+                    default:
+                        throw new NotSupportedException($"layer '{layer.Name}' of kind {layer.Kind} has no int8 ONNX form");
                 }
-                for (int b = 0; b < spec.Depths[s]; b++)
-                    x = Block(s, b, x, relu);
             }
-            x = Observe("avgpool_pre_head.0", _graph.Node("GlobalAveragePool", "avgpool_pre_head.0", [x]));
-            x = Activated("avgpool_pre_head", Conv("avgpool_pre_head.1", x, 1, 1, 0, norm: null), relu);
-            x = _graph.Node("Flatten", "flatten", [x], [Int("axis", 1)]);
-            _graph.Node("Gemm", "head", [x, _graph.Weight("head.weight"), _graph.Weight("head.bias")],
-                [Float("alpha", 1f), Float("beta", 1f), Int("transB", 1)], output: OnnxExporter.LogitsName);
-            g.Output.Add(FloatValueInfo(OnnxExporter.LogitsName, "batch", spec.NumClasses));
 
             var model = new ModelProto
             {
@@ -139,26 +156,28 @@ public static class Int8QdqExporter
             return model;
         }
 
-        /// <summary>x + PW2(act(PW1+BN(concat(PConv(x[:cp]), x[cp:])))), every conv input quantized.</summary>
-        private string Block(int stage, int block, string x, bool relu)
+        /// <summary>PConv as slice, 3x3 conv, slice, concat; the slices keep their input's quantization.</summary>
+        private string PartialConv(LayerCost layer, string x)
         {
-            string p = StateDictLayout.BlockPrefix(stage, block);
-            int dim = spec.StageDim(stage), cp = StateDictLayout.PartialChannels(spec, stage);
+            string conv = Module(layer, 0), mixing = conv[..conv.LastIndexOf('.')];  // "...spatial_mixing"
+            int partial = layer.Tensors[0].Shape[0];
             string axes = _graph.Int64Constant("channel_axis", 1);
             string zero = _graph.Int64Constant("slice_start", 0);
-            string split = _graph.Int64Constant($"stages.{2 * stage}.partial_channels", cp);
-            string end = _graph.Int64Constant($"stages.{2 * stage}.channels", dim);
+            string split = _graph.Int64Constant($"stage{layer.Stage}.partial_channels", partial);
+            string end = _graph.Int64Constant($"stage{layer.Stage}.channels", layer.InChannels);
 
-            // Slices keep their input's quantization, so ONNX Runtime slices the uint8 tensor itself.
-            string head = SameQuantization(_graph.Node("Slice", p + "spatial_mixing.slice_conv", [x, zero, split, axes]), x);
-            string convolved = Observe(p + "spatial_mixing.partial_conv3", Conv(p + "spatial_mixing.partial_conv3", head, 3, 1, 1, norm: null));
-            string untouched = SameQuantization(_graph.Node("Slice", p + "spatial_mixing.slice_untouched", [x, split, end, axes]), x);
-            string mixed = Observe(p + "spatial_mixing.concat",
-                _graph.Node("Concat", p + "spatial_mixing.concat", [convolved, untouched], [Int("axis", 1)]));
+            // So ONNX Runtime slices the uint8 tensor itself.
+            string head = SameQuantization(_graph.Node("Slice", mixing + ".slice_conv", [x, zero, split, axes]), x);
+            string convolved = Observe(conv, Conv(conv, head, layer.Kernel, layer.Stride, layer.Kernel / 2, norm: null));
+            string untouched = SameQuantization(_graph.Node("Slice", mixing + ".slice_untouched", [x, split, end, axes]), x);
+            return Observe(mixing + ".concat", _graph.Node("Concat", mixing + ".concat", [convolved, untouched], [Int("axis", 1)]));
+        }
 
-            string hidden = Activated(p + "mlp.2", Conv(p + "mlp.0", mixed, 1, 1, 0, p + "mlp.1"), relu);
-            string projected = Observe(p + "mlp.3", Conv(p + "mlp.3", hidden, 1, 1, 0, norm: null));
-            return Observe(p + "add", _graph.Node("Add", p + "add", [x, projected]));
+        /// <summary>The module owning a layer's tensor <paramref name="index"/>: its name without the parameter.</summary>
+        private static string Module(LayerCost layer, int index)
+        {
+            string name = layer.Tensors[index].Name;
+            return name[..name.LastIndexOf('.')];
         }
 
         /// <summary>
