@@ -110,13 +110,16 @@ fuzz_native() {
   rm -rf "$out"
   mkdir -p "$out" "$corpus"
   log "libFuzzer: $target for ${seconds}s"
+  # Past findings run first with the seeds (libFuzzer reads every input directory before mutating).
+  local regressions=()
+  [ -d "$ROOT/fuzz/regressions/$target" ] && regressions=("$ROOT/fuzz/regressions/$target")
   local status=0
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$ROOT/cmake/lsan.supp:print_suppressions=0" \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$binary" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
-    -artifact_prefix="$out/" "$corpus" "$ROOT/fuzz/corpus/$target" >"$out/libfuzzer.log" 2>&1 || status=$?
+    -artifact_prefix="$out/" "$corpus" "$ROOT/fuzz/corpus/$target" "${regressions[@]}" >"$out/libfuzzer.log" 2>&1 || status=$?
   local execs
-  execs="$(awk -F': *' '/stat::number_of_executed_units/{print $2}' "$out/libfuzzer.log" | tail -1)"
+  execs="$(awk '/stat::number_of_executed_units/ {print $NF}' "$out/libfuzzer.log" | tail -1)"
   local findings
   findings="$(ls "$out" | grep -E '^(crash|leak|timeout|oom)-' || true)"
   if [ "$status" -ne 0 ] || [ -n "$findings" ]; then

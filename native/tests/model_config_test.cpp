@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "common/error.h"
@@ -69,6 +71,22 @@ TEST(ModelConfig, InvalidFieldsAreNamed) {
     config = testing::VariantConfig(40, {1, 2, 8, 2}, FASTERNET_ACTIVATION_GELU);
     config.mlp_ratio = NAN;
     EXPECT_THROW(Architecture{config}, Error);
+}
+
+// Found by the model-create fuzzer under UBSan: an activation outside the enum was loaded as the C++
+// enum type (undefined) and printed as 4294967295 for -1. C callers may pass any int.
+TEST(ModelConfig, ActivationOutsideTheEnumIsRefusedNamingTheValue) {
+    for (const int32_t raw : {-1, 0, 3, 1 << 30}) {
+        fasternet_model_config config = testing::VariantConfig(40, {1, 2, 8, 2}, FASTERNET_ACTIVATION_GELU);
+        std::memcpy(&config.activation, &raw, sizeof raw);
+        try {
+            Architecture{config};
+            ADD_FAILURE() << "activation " << raw << " was accepted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("activation = " + std::to_string(raw) + " "), std::string::npos)
+                << e.what();
+        }
+    }
 }
 
 // Found by UBSan: the refusal converted mlp_ratio to an integer for its message, undefined for NaN,

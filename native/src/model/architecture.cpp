@@ -1,6 +1,7 @@
 #include "model/architecture.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "common/error.h"
@@ -49,8 +50,12 @@ Architecture::Architecture(const fasternet_model_config& config) : config_(confi
         Require(config.patch_stride2 >= 1 && config.patch_stride2 <= 64, "patch_stride2", config.patch_stride2,
                 "1..64");
     }
-    Require(config.activation == FASTERNET_ACTIVATION_RELU || config.activation == FASTERNET_ACTIVATION_GELU,
-            "activation", config.activation, "relu (1) or gelu (2)");
+    // Read as the caller wrote it: C may pass any int, and loading an out-of-range value as the
+    // C++ enum type is undefined (found by the model-create fuzzer under UBSan).
+    int32_t raw_activation;
+    std::memcpy(&raw_activation, &config.activation, sizeof raw_activation);
+    Require(raw_activation == FASTERNET_ACTIVATION_RELU || raw_activation == FASTERNET_ACTIVATION_GELU, "activation",
+            raw_activation, "relu (1) or gelu (2)");
     if (!config.backbone) {
         Require(config.num_classes >= 1 && config.num_classes <= (1 << 20), "num_classes", config.num_classes,
                 "1..1048576");
