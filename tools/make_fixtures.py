@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the PyTorch parity fixtures under tests/fixtures/ (tiny/, t0/, timm names, pipeline/).
+"""Writes the PyTorch parity fixtures under tests/fixtures/ (tiny/, t0/, timm names, pipeline/, layers/).
 
 Regenerate (from the repository root; needs Debian's python3-torch and numpy):
 
@@ -395,15 +395,66 @@ def make_pipeline() -> None:
     print(f"pipeline/: {dir_size(out) / 1e3:.1f} kB  (resized {nh}x{nw}, crop at top {top}, left {left})")
 
 
+# ----------------------------------------------------------------------------- layers
+
+def module_macs(model: fn.FasterNet, height: int, width: int) -> "OrderedDict[str, int]":
+    """Multiply-accumulates of every Conv2d and Linear for one image, by module name, counted
+    by forward hooks on the torch modules themselves (independently of any closed form)."""
+    macs = OrderedDict()
+    handles = []
+    for name, m in model.named_modules():
+        if isinstance(m, torch.nn.Conv2d):
+            def conv_hook(m, inp, out, name=name):
+                per_output = m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups)
+                macs[name] = out.numel() // out.shape[0] * per_output
+            handles.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, torch.nn.Linear):
+            def linear_hook(m, inp, out, name=name):
+                macs[name] = out.numel() // out.shape[0] * m.in_features
+            handles.append(m.register_forward_hook(linear_hook))
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, model.config["in_chans"], height, width))
+    for h in handles:
+        h.remove()
+    return macs
+
+
+def make_layers() -> None:
+    """layers/state_dicts.json: for a few configs, the PyTorch state_dict's float tensors (name and
+    shape, num_batches_tracked left out) and each conv/linear module's MACs at one input size,
+    to check the native layer table against."""
+    out = os.path.join(FIXTURES, "layers")
+    os.makedirs(out, exist_ok=True)
+    cases = [
+        ("tiny", TINY_CONFIG, 40, 56),
+        ("tiny_backbone", dict(TINY_CONFIG, fork_feat=True), 32, 32),
+        ("odd", ODD_CONFIG, 45, 53),
+        ("t0", fn.fasternet_t0().config, 224, 224),
+    ]
+    document = OrderedDict()
+    for name, config, height, width in cases:
+        torch.manual_seed(0)
+        model = fn.from_config(config)
+        tensors = [OrderedDict(name=k, shape=list(v.shape)) for k, v in model.state_dict().items()
+                   if not k.endswith("num_batches_tracked")]
+        document[name] = OrderedDict(config=model.config, height=height, width=width, tensors=tensors,
+                                     module_macs=module_macs(model, height, width))
+        print(f"layers {name}: {len(tensors)} tensors, {sum(document[name]['module_macs'].values())} MACs "
+              f"at {height}x{width}")
+    write_json(os.path.join(out, "state_dicts.json"), document)
+    print(f"layers/: {dir_size(out) / 1e3:.1f} kB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="*", choices=["tiny", "t0", "timm", "pipeline"],
-                        default=["tiny", "t0", "timm", "pipeline"])
+    parser.add_argument("--only", nargs="*", choices=["tiny", "t0", "timm", "pipeline", "layers"],
+                        default=["tiny", "t0", "timm", "pipeline", "layers"])
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for part in args.only:
-        {"tiny": make_tiny, "t0": make_t0, "timm": make_timm, "pipeline": make_pipeline}[part]()
+        {"tiny": make_tiny, "t0": make_t0, "timm": make_timm, "pipeline": make_pipeline,
+         "layers": make_layers}[part]()
     print(f"tests/fixtures total (all subdirectories): {dir_size(FIXTURES) / 1e6:.2f} MB")
 
 

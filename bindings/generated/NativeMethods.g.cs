@@ -243,6 +243,37 @@ internal static unsafe partial class NativeMethods
         int* layerCount);
 
     /// <summary>
+    /// The layer table of a configuration at an input of height x width, in execution order
+    /// (the rows of fasternet_model_profile). height = width = 0: the table without an input
+    /// size (names, kinds, channels, kernels, parameters and tensors; map sizes, macs and
+    /// activation_bytes 0). layer_count receives the number of layers, also
+    /// when capacity is too small or layers is null, which fail with FASTERNET_INVALID_ARGUMENT.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_config_layers")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status ConfigLayers(
+        ModelConfig* config,
+        int height,
+        int width,
+        LayerInfo* layers,
+        int capacity,
+        int* layerCount);
+
+    /// <summary>
+    /// Every tensor a state_dict must hold for the configuration, layer by layer in execution
+    /// order (the order of fasternet_config_layers' first_tensor). tensor_count receives the
+    /// number of tensors, also when capacity is too small or tensors is null (then
+    /// FASTERNET_INVALID_ARGUMENT).
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_config_tensors")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status ConfigTensors(
+        ModelConfig* config,
+        TensorInfo* tensors,
+        int capacity,
+        int* tensorCount);
+
+    /// <summary>
     /// Times `iterations` runs of `layers` stacked operators on random data and
     /// weights; seconds[i] receives run i's wall time.
     /// </summary>
@@ -279,6 +310,9 @@ internal static class Constants
 
     /// <summary>FASTERNET_LAYER_NAME_SIZE</summary>
     internal const int LayerNameSize = 64;
+
+    /// <summary>FASTERNET_TENSOR_NAME_SIZE</summary>
+    internal const int TensorNameSize = 96;
 }
 
 /// <remarks>C: <c>fasternet_status</c>.</remarks>
@@ -341,6 +375,20 @@ internal enum Precision : int
 {
     Float32 = 0,
     Bfloat16 = 1,
+}
+
+/// <summary>What a layer of the table is.</summary>
+/// <remarks>C: <c>fasternet_layer_kind</c>.</remarks>
+internal enum LayerKind : int
+{
+    Input = 0,
+    PatchEmbedding = 1,
+    Merging = 2,
+    PartialConv = 3,
+    PointwiseExpand = 4,
+    PointwiseProject = 5,
+    BackboneNorm = 6,
+    Head = 7,
 }
 
 /// <summary>The operators of the paper's Table 1, each a 3x3 conv variant with stride 1 and padding 1.</summary>
@@ -428,6 +476,55 @@ internal unsafe struct LayerTime
     public double Seconds; // seconds, offset 64
 }
 
+/// <summary>
+/// One layer for one image at a given input size. Channels and map sizes are the
+/// tensor the layer reads and the one it writes (a PConv reads and writes all `dim`
+/// channels; it convolves the first ones). macs: multiply-accumulates (FLOPs = 2 x macs);
+/// parameters: conv and linear weights plus the classifier bias (batch norms fold away);
+/// activation_bytes: the fp32 activations it must read and write at least (per image),
+/// weight_bytes: its fp32 weights. Its state_dict tensors are
+/// tensors[first_tensor .. first_tensor + tensor_count) of fasternet_config_tensors.
+/// </summary>
+/// <remarks>
+/// C: <c>fasternet_layer_info</c>, sizeof 144, alignof 8 (clang, x86_64-pc-linux-gnu).
+/// The generator checked that this C# layout matches; <see cref="NativeLayout"/> checks it at run time.
+/// </remarks>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct LayerInfo
+{
+    public fixed byte Name[64]; // name, offset 0
+    public LayerKind Kind; // kind, offset 64
+    public int Stage; // stage, offset 68
+    public int Kernel; // kernel, offset 72
+    public int Stride; // stride, offset 76
+    public int InChannels; // in_channels, offset 80
+    public int InHeight; // in_height, offset 84
+    public int InWidth; // in_width, offset 88
+    public int OutChannels; // out_channels, offset 92
+    public int OutHeight; // out_height, offset 96
+    public int OutWidth; // out_width, offset 100
+    public long Macs; // macs, offset 104
+    public long Parameters; // parameters, offset 112
+    public long ActivationBytes; // activation_bytes, offset 120
+    public long WeightBytes; // weight_bytes, offset 128
+    public int FirstTensor; // first_tensor, offset 136
+    public int TensorCount; // tensor_count, offset 140
+}
+
+/// <summary>One tensor a state_dict must hold for a configuration (num_batches_tracked excluded).</summary>
+/// <remarks>
+/// C: <c>fasternet_tensor_info</c>, sizeof 168, alignof 8 (clang, x86_64-pc-linux-gnu).
+/// The generator checked that this C# layout matches; <see cref="NativeLayout"/> checks it at run time.
+/// </remarks>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct TensorInfo
+{
+    public fixed byte Name[96]; // name, offset 0
+    public int Layer; // layer, offset 96
+    public int Ndim; // ndim, offset 100
+    public fixed long Shape[8]; // shape, offset 104
+}
+
 /// <remarks>
 /// C: <c>fasternet_operator_benchmark</c>, sizeof 44, alignof 4 (clang, x86_64-pc-linux-gnu).
 /// The generator checked that this C# layout matches; <see cref="NativeLayout"/> checks it at run time.
@@ -460,6 +557,8 @@ internal static unsafe class NativeLayout
         ModelOptions modelOptionsValue = default;
         Tensor tensorValue = default;
         LayerTime layerTimeValue = default;
+        LayerInfo layerInfoValue = default;
+        TensorInfo tensorInfoValue = default;
         OperatorBenchmark operatorBenchmarkValue = default;
         return
         [
@@ -491,6 +590,29 @@ internal static unsafe class NativeLayout
             ("sizeof(fasternet_layer_time)", 72, sizeof(LayerTime)),
             ("offsetof(fasternet_layer_time, name)", 0, (byte*)layerTimeValue.Name - (byte*)&layerTimeValue),
             ("offsetof(fasternet_layer_time, seconds)", 64, (byte*)&layerTimeValue.Seconds - (byte*)&layerTimeValue),
+            ("sizeof(fasternet_layer_info)", 144, sizeof(LayerInfo)),
+            ("offsetof(fasternet_layer_info, name)", 0, (byte*)layerInfoValue.Name - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, kind)", 64, (byte*)&layerInfoValue.Kind - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, stage)", 68, (byte*)&layerInfoValue.Stage - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, kernel)", 72, (byte*)&layerInfoValue.Kernel - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, stride)", 76, (byte*)&layerInfoValue.Stride - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, in_channels)", 80, (byte*)&layerInfoValue.InChannels - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, in_height)", 84, (byte*)&layerInfoValue.InHeight - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, in_width)", 88, (byte*)&layerInfoValue.InWidth - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, out_channels)", 92, (byte*)&layerInfoValue.OutChannels - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, out_height)", 96, (byte*)&layerInfoValue.OutHeight - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, out_width)", 100, (byte*)&layerInfoValue.OutWidth - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, macs)", 104, (byte*)&layerInfoValue.Macs - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, parameters)", 112, (byte*)&layerInfoValue.Parameters - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, activation_bytes)", 120, (byte*)&layerInfoValue.ActivationBytes - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, weight_bytes)", 128, (byte*)&layerInfoValue.WeightBytes - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, first_tensor)", 136, (byte*)&layerInfoValue.FirstTensor - (byte*)&layerInfoValue),
+            ("offsetof(fasternet_layer_info, tensor_count)", 140, (byte*)&layerInfoValue.TensorCount - (byte*)&layerInfoValue),
+            ("sizeof(fasternet_tensor_info)", 168, sizeof(TensorInfo)),
+            ("offsetof(fasternet_tensor_info, name)", 0, (byte*)tensorInfoValue.Name - (byte*)&tensorInfoValue),
+            ("offsetof(fasternet_tensor_info, layer)", 96, (byte*)&tensorInfoValue.Layer - (byte*)&tensorInfoValue),
+            ("offsetof(fasternet_tensor_info, ndim)", 100, (byte*)&tensorInfoValue.Ndim - (byte*)&tensorInfoValue),
+            ("offsetof(fasternet_tensor_info, shape)", 104, (byte*)tensorInfoValue.Shape - (byte*)&tensorInfoValue),
             ("sizeof(fasternet_operator_benchmark)", 44, sizeof(OperatorBenchmark)),
             ("offsetof(fasternet_operator_benchmark, op)", 0, (byte*)&operatorBenchmarkValue.Op - (byte*)&operatorBenchmarkValue),
             ("offsetof(fasternet_operator_benchmark, channels)", 4, (byte*)&operatorBenchmarkValue.Channels - (byte*)&operatorBenchmarkValue),

@@ -42,34 +42,49 @@ public static class OnnxExporter
         graph.Graph.Name = $"fasternet_{spec.Name}";
         graph.Graph.Input.Add(FloatValueInfo(InputName, "batch", spec.InChannels, "height", "width"));
 
-        string x = Conv(graph, "patch_embed.proj", InputName, spec.PatchSize, spec.PatchStride, padding: 0);
-        x = BatchNorm(graph, "patch_embed.norm", x);
-        for (int s = 0; s < spec.Depths.Count; s++)
+        // The graph follows the native layer table: one group of nodes per layer, named after
+        // the layer's state_dict tensors, so the exporter holds no second copy of the network's shape.
+        string x = InputName, blockInput = InputName;
+        foreach (LayerCost layer in LayerCost.Structure(spec))
         {
-            if (s > 0)
+            switch (layer.Kind)
             {
-                string merge = StateDictLayout.MergePrefix(s);
-                x = Conv(graph, merge + "reduction", x, spec.PatchSize2, spec.PatchStride2, padding: 0);
-                x = BatchNorm(graph, merge + "norm", x);
+                case LayerKind.Input:
+                    break;
+                case LayerKind.PatchEmbedding or LayerKind.Merging:
+                    x = Conv(graph, Module(layer, 0), x, layer.Kernel, layer.Stride, padding: 0);
+                    x = BatchNorm(graph, Module(layer, 1), x);
+                    break;
+                case LayerKind.PartialConv:
+                    blockInput = x;
+                    x = PartialConv(graph, layer, x);
+                    break;
+                case LayerKind.PointwiseExpand:
+                    x = Conv(graph, Module(layer, 0), x, kernel: 1, stride: 1, padding: 0);
+                    x = BatchNorm(graph, Module(layer, 1), x);
+                    x = Activation(graph, spec.Activation, layer.Name + ".act", x);
+                    break;
+                case LayerKind.PointwiseProject:
+                    x = Conv(graph, Module(layer, 0), x, kernel: 1, stride: 1, padding: 0);
+                    x = graph.Node("Add", layer.Name + ".residual", [blockInput, x]);
+                    break;
+                case LayerKind.BackboneNorm:
+                    string output = StageOutputName(layer.Stage);
+                    BatchNorm(graph, Module(layer, 0), x, output);
+                    graph.Graph.Output.Add(FloatValueInfo(output, "batch", layer.OutChannels, null, null));
+                    break;
+                case LayerKind.Head:
+                    x = graph.Node("GlobalAveragePool", layer.Name + ".pool", [x]);
+                    x = Conv(graph, Module(layer, 0), x, kernel: 1, stride: 1, padding: 0);
+                    x = Activation(graph, spec.Activation, layer.Name + ".act", x);
+                    x = graph.Node("Flatten", layer.Name + ".flatten", [x], [Int("axis", 1)]);
+                    graph.Node("Gemm", Module(layer, 1), [x, graph.Weight(layer.Tensors[1].Name), graph.Weight(layer.Tensors[2].Name)],
+                        [Float("alpha", 1f), Float("beta", 1f), Int("transB", 1)], output: LogitsName);
+                    graph.Graph.Output.Add(FloatValueInfo(LogitsName, "batch", layer.OutChannels));
+                    break;
+                default:
+                    throw new NotSupportedException($"layer '{layer.Name}' of kind {layer.Kind} has no ONNX form");
             }
-            for (int b = 0; b < spec.Depths[s]; b++)
-                x = Block(graph, spec, s, b, x);
-            if (spec.Backbone)
-            {
-                string output = StageOutputName(s);
-                BatchNorm(graph, StateDictLayout.BackboneNormPrefix(s).TrimEnd('.'), x, output);
-                graph.Graph.Output.Add(FloatValueInfo(output, "batch", spec.StageDim(s), null, null));
-            }
-        }
-        if (!spec.Backbone)
-        {
-            x = graph.Node("GlobalAveragePool", "avgpool_pre_head.0", [x]);
-            x = Conv(graph, "avgpool_pre_head.1", x, kernel: 1, stride: 1, padding: 0);
-            x = Activation(graph, spec.Activation, "avgpool_pre_head.2", x);
-            x = graph.Node("Flatten", "flatten", [x], [Int("axis", 1)]);
-            graph.Node("Gemm", "head", [x, graph.Weight("head.weight"), graph.Weight("head.bias")],
-                [Float("alpha", 1f), Float("beta", 1f), Int("transB", 1)], output: LogitsName);
-            graph.Graph.Output.Add(FloatValueInfo(LogitsName, "batch", spec.NumClasses));
         }
 
         var model = new ModelProto
@@ -83,26 +98,27 @@ public static class OnnxExporter
         return model;
     }
 
-    /// <summary>x + PW2(act(BN(PW1(PConv(x))))), with PConv as slice, conv, slice, concat.</summary>
-    private static string Block(OnnxGraphBuilder graph, ModelSpec spec, int stage, int block, string x)
+    /// <summary>PConv as slice, 3x3 conv, slice, concat: the conv on the weight's channels, the rest untouched.</summary>
+    private static string PartialConv(OnnxGraphBuilder graph, LayerCost layer, string x)
     {
-        string p = StateDictLayout.BlockPrefix(stage, block);
-        int dim = spec.StageDim(stage), cp = StateDictLayout.PartialChannels(spec, stage);
+        string conv = Module(layer, 0), mixing = conv[..conv.LastIndexOf('.')];  // "...spatial_mixing"
+        int partial = layer.Tensors[0].Shape[0];
         string axes = graph.Int64Constant("channel_axis", 1);
         string zero = graph.Int64Constant("slice_start", 0);
-        string split = graph.Int64Constant($"stages.{2 * stage}.partial_channels", cp);
-        string end = graph.Int64Constant($"stages.{2 * stage}.channels", dim);
+        string split = graph.Int64Constant($"stage{layer.Stage}.partial_channels", partial);
+        string end = graph.Int64Constant($"stage{layer.Stage}.channels", layer.InChannels);
 
-        string convolved = graph.Node("Slice", p + "spatial_mixing.slice_conv", [x, zero, split, axes]);
-        convolved = Conv(graph, p + "spatial_mixing.partial_conv3", convolved, kernel: 3, stride: 1, padding: 1);
-        string untouched = graph.Node("Slice", p + "spatial_mixing.slice_untouched", [x, split, end, axes]);
-        string mixed = graph.Node("Concat", p + "spatial_mixing.concat", [convolved, untouched], [Int("axis", 1)]);
+        string convolved = graph.Node("Slice", mixing + ".slice_conv", [x, zero, split, axes]);
+        convolved = Conv(graph, conv, convolved, layer.Kernel, layer.Stride, padding: layer.Kernel / 2);
+        string untouched = graph.Node("Slice", mixing + ".slice_untouched", [x, split, end, axes]);
+        return graph.Node("Concat", mixing + ".concat", [convolved, untouched], [Int("axis", 1)]);
+    }
 
-        string y = Conv(graph, p + "mlp.0", mixed, kernel: 1, stride: 1, padding: 0);
-        y = BatchNorm(graph, p + "mlp.1", y);
-        y = Activation(graph, spec.Activation, p + "mlp.2", y);
-        y = Conv(graph, p + "mlp.3", y, kernel: 1, stride: 1, padding: 0);
-        return graph.Node("Add", p + "add", [x, y]);
+    /// <summary>The module owning a layer's tensor <paramref name="index"/>: its name without the parameter.</summary>
+    private static string Module(LayerCost layer, int index)
+    {
+        string name = layer.Tensors[index].Name;
+        return name[..name.LastIndexOf('.')];
     }
 
     private static string Conv(OnnxGraphBuilder graph, string module, string x, int kernel, int stride, int padding) =>

@@ -1,77 +1,67 @@
 namespace FasterNet;
 
-/// <summary>The kind of a network layer, as the analysis tools group them.</summary>
+/// <summary>The kind of a network layer (the native layer table's fasternet_layer_kind).</summary>
 public enum LayerKind
 {
-    PatchEmbedding,
-    PartialConv,
-    PointwiseExpand,
-    PointwiseProject,
-    Merging,
-    BackboneNorm,
-    Head,
+    /// <summary>The input's NCHW -> NHWC layout change.</summary>
+    Input = 0,
+    PatchEmbedding = 1,
+    Merging = 2,
+    PartialConv = 3,
+    PointwiseExpand = 4,
+    PointwiseProject = 5,
+    BackboneNorm = 6,
+    Head = 7,
 }
 
+/// <summary>One state_dict tensor a layer owns: its official name and shape.</summary>
+public sealed record LayerTensor(string Name, int[] Shape);
+
 /// <summary>
-/// One layer's cost for one image: multiply-accumulates, parameters (batch norms folded away)
-/// and the bytes it must move at minimum (fp32 input + output activations + weights).
+/// One layer of the network as the native plan runs it (a row of the native layer table, one
+/// row of a profile), for one image: the tensor it reads (in) and writes (out), its
+/// multiply-accumulates, parameters (batch norms folded away), the fp32 activation bytes it
+/// must move at minimum, its weight bytes and the state_dict tensors it owns. A PConv reads and
+/// writes all of its stage's channels and convolves the first ones (its weight's shape).
 /// </summary>
 public sealed record LayerCost(
-    string Name, LayerKind Kind, int Stage, int InChannels, int OutChannels, int Height, int Width,
-    long Macs, long Parameters, long Bytes)
+    string Name, LayerKind Kind, int Stage, int Kernel, int Stride,
+    int InChannels, int InHeight, int InWidth, int OutChannels, int Height, int Width,
+    long Macs, long Parameters, long ActivationBytes, long WeightBytes, IReadOnlyList<LayerTensor> Tensors)
 {
+    /// <summary>Bytes moved for one image: activations in and out plus the weights.</summary>
+    public long Bytes => ActivationBytes + WeightBytes;
+
     public double FlopsPerByte => Bytes == 0 ? 0 : 2.0 * Macs / Bytes;
 
-    /// <summary>Every layer of <paramref name="spec"/> at an input of height x width, in execution order.</summary>
+    /// <summary>
+    /// Every layer of <paramref name="spec"/> at an input of height x width, in execution order
+    /// ("input" first), as the native runtime derives them (fasternet_config_layers).
+    /// </summary>
+    /// <exception cref="InvalidModelInputException">The spec is invalid or the input too small.</exception>
     public static IReadOnlyList<LayerCost> For(ModelSpec spec, int height = 224, int width = 224)
     {
-        var layers = new List<LayerCost>();
-        int h = (height - spec.PatchSize) / spec.PatchStride + 1, w = (width - spec.PatchSize) / spec.PatchStride + 1;
-        if (height < spec.PatchSize || width < spec.PatchSize)
-            throw new InvalidModelInputException($"input {height}x{width} is smaller than the {spec.PatchSize}x{spec.PatchSize} patch");
-        long embedParams = (long)spec.EmbedDim * spec.InChannels * spec.PatchSize * spec.PatchSize;
-        layers.Add(new("patch_embed", LayerKind.PatchEmbedding, 0, spec.InChannels, spec.EmbedDim, h, w,
-            (long)h * w * embedParams, embedParams,
-            4L * ((long)height * width * spec.InChannels + (long)h * w * spec.EmbedDim + embedParams)));
-        for (int s = 0; s < spec.Depths.Count; s++)
-        {
-            int dim = spec.StageDim(s);
-            if (s > 0)
-            {
-                int inH = h, inW = w;
-                h = (h - spec.PatchSize2) / spec.PatchStride2 + 1;
-                w = (w - spec.PatchSize2) / spec.PatchStride2 + 1;
-                if (inH < spec.PatchSize2 || inW < spec.PatchSize2)
-                    throw new InvalidModelInputException($"input {height}x{width} is too small for stage {s + 1}");
-                long mergeParams = (long)dim * (dim / 2) * spec.PatchSize2 * spec.PatchSize2;
-                layers.Add(new($"stages.{2 * s - 1}", LayerKind.Merging, s, dim / 2, dim, h, w, (long)h * w * mergeParams,
-                    mergeParams, 4L * ((long)inH * inW * (dim / 2) + (long)h * w * dim + mergeParams)));
-            }
-            long pixels = (long)h * w;
-            int cp = dim / spec.NDiv, hidden = (int)(dim * (double)spec.MlpRatio);
-            for (int b = 0; b < spec.Depths[s]; b++)
-            {
-                string prefix = $"stages.{2 * s}.blocks.{b}";
-                long pconvParams = 9L * cp * cp, pw1Params = (long)dim * hidden, pw2Params = (long)hidden * dim;
-                // PConv touches only its cp channels: the paper's h*w*2*cp + 9*cp^2 accesses.
-                layers.Add(new($"{prefix}.pconv", LayerKind.PartialConv, s, cp, cp, h, w, pixels * pconvParams,
-                    pconvParams, 4L * (pixels * 2 * cp + pconvParams)));
-                layers.Add(new($"{prefix}.pw1", LayerKind.PointwiseExpand, s, dim, hidden, h, w, pixels * pw1Params,
-                    pw1Params, 4L * (pixels * (dim + hidden) + pw1Params)));
-                layers.Add(new($"{prefix}.pw2", LayerKind.PointwiseProject, s, hidden, dim, h, w, pixels * pw2Params,
-                    pw2Params, 4L * (pixels * (hidden + 2 * dim) + pw2Params)));
-            }
-            if (spec.Backbone)
-                layers.Add(new($"norm{2 * s}", LayerKind.BackboneNorm, s, dim, dim, h, w, 0, 0, 4L * pixels * 2 * dim));
-        }
-        if (!spec.Backbone)
-        {
-            int last = spec.StageDim(spec.Depths.Count - 1);
-            long headParams = (long)last * spec.FeatureDim + (long)spec.FeatureDim * spec.NumClasses + spec.NumClasses;
-            long headMacs = (long)last * spec.FeatureDim + (long)spec.FeatureDim * spec.NumClasses;
-            layers.Add(new("head", LayerKind.Head, spec.Depths.Count - 1, last, spec.NumClasses, 1, 1, headMacs,
-                headParams, 4L * ((long)h * w * last + headParams)));
-        }
-        return layers;
+        ArgumentNullException.ThrowIfNull(spec);
+        return Native.NativeModel.Layers(spec, height, width);
+    }
+
+    /// <summary>
+    /// The layers of <paramref name="spec"/> without an input size: names, kinds, channels, kernels,
+    /// parameters and tensors (map sizes, MACs and activation bytes are 0).
+    /// </summary>
+    public static IReadOnlyList<LayerCost> Structure(ModelSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return Native.NativeModel.Layers(spec, 0, 0);
+    }
+
+    /// <summary>
+    /// Every tensor a state_dict must hold for <paramref name="spec"/> (no num_batches_tracked),
+    /// layer by layer in execution order; independent of the input size.
+    /// </summary>
+    public static IReadOnlyList<LayerTensor> StateDictTensors(ModelSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return Native.NativeModel.Tensors(spec);
     }
 }

@@ -285,6 +285,76 @@ FASTERNET_API fasternet_status fasternet_model_profile(const fasternet_model* mo
                                                        int32_t width, fasternet_layer_time* layers,
                                                        int32_t capacity, int32_t* layer_count);
 
+/* ---- The layer table: the network's layers as the plan runs them, one source for every tool ---- */
+
+/* What a layer of the table is. */
+typedef enum fasternet_layer_kind {
+    FASTERNET_LAYER_INPUT = 0,             /* the input's NCHW -> NHWC layout change; no weights */
+    FASTERNET_LAYER_PATCH_EMBEDDING = 1,   /* conv kernel x kernel, stride, + BN */
+    FASTERNET_LAYER_MERGING = 2,           /* conv kernel x kernel, stride, dim/2 -> dim, + BN */
+    FASTERNET_LAYER_PARTIAL_CONV = 3,      /* PConv: 3x3 on the first channels (its weight's shape), rest untouched */
+    FASTERNET_LAYER_POINTWISE_EXPAND = 4,  /* PW1: 1x1 dim -> hidden, + BN + activation */
+    FASTERNET_LAYER_POINTWISE_PROJECT = 5, /* PW2: 1x1 hidden -> dim, + the block's residual */
+    FASTERNET_LAYER_BACKBONE_NORM = 6,     /* backbone mode: the stage output's BN */
+    FASTERNET_LAYER_HEAD = 7               /* average pool -> 1x1 conv + activation -> linear (with bias) */
+} fasternet_layer_kind;
+
+/*
+ * One layer for one image at a given input size. Channels and map sizes are the
+ * tensor the layer reads and the one it writes (a PConv reads and writes all `dim`
+ * channels; it convolves the first ones). macs: multiply-accumulates (FLOPs = 2 x macs);
+ * parameters: conv and linear weights plus the classifier bias (batch norms fold away);
+ * activation_bytes: the fp32 activations it must read and write at least (per image),
+ * weight_bytes: its fp32 weights. Its state_dict tensors are
+ * tensors[first_tensor .. first_tensor + tensor_count) of fasternet_config_tensors.
+ */
+typedef struct fasternet_layer_info {
+    char name[FASTERNET_LAYER_NAME_SIZE]; /* the profile's row: "input", "patch_embed", "stages.0.blocks.0.pw1", ... */
+    fasternet_layer_kind kind;
+    int32_t stage;  /* 0-based FasterNet stage (0 for input and embedding) */
+    int32_t kernel; /* convolution kernel size (1 for pointwise, 0 where there is no convolution) */
+    int32_t stride;
+    int32_t in_channels, in_height, in_width;
+    int32_t out_channels, out_height, out_width;
+    int64_t macs;
+    int64_t parameters;
+    int64_t activation_bytes;
+    int64_t weight_bytes;
+    int32_t first_tensor;
+    int32_t tensor_count;
+} fasternet_layer_info;
+
+#define FASTERNET_TENSOR_NAME_SIZE 96
+
+/* One tensor a state_dict must hold for a configuration (num_batches_tracked excluded). */
+typedef struct fasternet_tensor_info {
+    char name[FASTERNET_TENSOR_NAME_SIZE]; /* official name, e.g. "stages.0.blocks.0.mlp.0.weight" */
+    int32_t layer;                         /* the row of fasternet_config_layers that uses it */
+    int32_t ndim;
+    int64_t shape[FASTERNET_MAX_DIMS];
+} fasternet_tensor_info;
+
+/*
+ * The layer table of a configuration at an input of height x width, in execution order
+ * (the rows of fasternet_model_profile). height = width = 0: the table without an input
+ * size (names, kinds, channels, kernels, parameters and tensors; map sizes, macs and
+ * activation_bytes 0). layer_count receives the number of layers, also
+ * when capacity is too small or layers is null, which fail with FASTERNET_INVALID_ARGUMENT.
+ */
+FASTERNET_API fasternet_status fasternet_config_layers(const fasternet_model_config* config, int32_t height,
+                                                       int32_t width, fasternet_layer_info* layers,
+                                                       int32_t capacity, int32_t* layer_count);
+
+/*
+ * Every tensor a state_dict must hold for the configuration, layer by layer in execution
+ * order (the order of fasternet_config_layers' first_tensor). tensor_count receives the
+ * number of tensors, also when capacity is too small or tensors is null (then
+ * FASTERNET_INVALID_ARGUMENT).
+ */
+FASTERNET_API fasternet_status fasternet_config_tensors(const fasternet_model_config* config,
+                                                        fasternet_tensor_info* tensors, int32_t capacity,
+                                                        int32_t* tensor_count);
+
 /* The operators of the paper's Table 1, each a 3x3 conv variant with stride 1 and padding 1. */
 typedef enum fasternet_operator {
     FASTERNET_OPERATOR_CONV = 0,                 /* regular conv, channels -> channels */

@@ -356,3 +356,92 @@ TEST(CApi, ProfileNamesEveryLayerAndItsTimesAreNonNegative) {
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<fasternet_layer_info> LayerTable(const fasternet_model_config& config, int height, int width) {
+    int32_t count = -1;
+    EXPECT_EQ(fasternet_config_layers(&config, height, width, nullptr, 0, &count), FASTERNET_INVALID_ARGUMENT);
+    std::vector<fasternet_layer_info> layers(static_cast<size_t>(count > 0 ? count : 0));
+    EXPECT_EQ(fasternet_config_layers(&config, height, width, layers.data(), count, &count), FASTERNET_OK)
+        << fasternet_last_error();
+    return layers;
+}
+
+}  // namespace
+
+TEST(CApi, LayerTableRefusesASmallBufferAndReportsTheCount) {
+    const fasternet_model_config config = TinyConfig();
+    int32_t count = -1;
+    EXPECT_EQ(fasternet_config_layers(&config, 32, 32, nullptr, 0, &count), FASTERNET_INVALID_ARGUMENT);
+    // input, embedding, 5 blocks x 3, 3 merges, head
+    EXPECT_EQ(count, 1 + 1 + 5 * 3 + 3 + 1);
+    std::vector<fasternet_layer_info> layers(static_cast<size_t>(count));
+    int32_t reported = -1;
+    EXPECT_EQ(fasternet_config_layers(&config, 32, 32, layers.data(), count - 1, &reported),
+              FASTERNET_INVALID_ARGUMENT);
+    EXPECT_EQ(reported, count);
+    const std::string error = fasternet_last_error();
+    EXPECT_NE(error.find("room for " + std::to_string(count - 1)), std::string::npos) << error;
+
+    int32_t tensors = -1;
+    EXPECT_EQ(fasternet_config_tensors(&config, nullptr, 0, &tensors), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_EQ(tensors, static_cast<int32_t>(fasternet::Architecture(config).ExpectedTensors().size()));
+    std::vector<fasternet_tensor_info> infos(static_cast<size_t>(tensors));
+    EXPECT_EQ(fasternet_config_tensors(&config, infos.data(), tensors - 1, &reported), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_EQ(fasternet_config_tensors(nullptr, infos.data(), tensors, &reported), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_EQ(fasternet_config_layers(&config, 32, 32, layers.data(), count, nullptr), FASTERNET_INVALID_ARGUMENT);
+}
+
+TEST(CApi, LayerTableRefusesABadConfigAndATooSmallInput) {
+    fasternet_model_config config = TinyConfig();
+    std::vector<fasternet_layer_info> layers(64);
+    int32_t count = 0;
+    EXPECT_EQ(fasternet_config_layers(&config, 8, 8, layers.data(), 64, &count), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("too small"), std::string::npos) << fasternet_last_error();
+    config.n_div = 0;
+    EXPECT_EQ(fasternet_config_layers(&config, 32, 32, layers.data(), 64, &count), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("n_div"), std::string::npos) << fasternet_last_error();
+}
+
+TEST(CApi, LayerTableRowsAreTheProfileRowsAndAddUpToTheCost) {
+    const fasternet_model_config config = TinyConfig();
+    const std::vector<fasternet_layer_info> layers = LayerTable(config, 40, 56);
+    int64_t macs = 0, parameters = 0;
+    ASSERT_EQ(fasternet_config_cost(&config, 40, 56, &macs, &parameters), FASTERNET_OK);
+    int64_t sum_macs = 0, sum_parameters = 0;
+    int32_t next_tensor = 0;
+    for (const fasternet_layer_info& l : layers) {
+        sum_macs += l.macs;
+        sum_parameters += l.parameters;
+        EXPECT_EQ(l.weight_bytes, 4 * l.parameters) << l.name;
+        EXPECT_EQ(l.first_tensor, next_tensor) << l.name;
+        next_tensor += l.tensor_count;
+    }
+    EXPECT_EQ(sum_macs, macs);
+    EXPECT_EQ(sum_parameters, parameters);
+
+    std::vector<fasternet_tensor_info> tensors(static_cast<size_t>(next_tensor));
+    int32_t tensor_count = 0;
+    ASSERT_EQ(fasternet_config_tensors(&config, tensors.data(), next_tensor, &tensor_count), FASTERNET_OK);
+    EXPECT_EQ(tensor_count, next_tensor);
+    const auto expected = fasternet::Architecture(config).ExpectedTensors();
+    ASSERT_EQ(tensors.size(), expected.size());
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        EXPECT_EQ(std::string(tensors[i].name), expected[i].name);
+        const fasternet_layer_info& owner = layers.at(static_cast<size_t>(tensors[i].layer));
+        EXPECT_GE(static_cast<int32_t>(i), owner.first_tensor);
+        EXPECT_LT(static_cast<int32_t>(i), owner.first_tensor + owner.tensor_count);
+    }
+
+    ModelHandle model = CreateRandom(config, 2);
+    std::vector<float> input(3 * 40 * 56, 0.25f);
+    std::vector<fasternet_layer_time> times(layers.size());
+    int32_t time_count = 0;
+    ASSERT_EQ(fasternet_model_profile(model.model, input.data(), static_cast<int64_t>(input.size()), 1, 40, 56,
+                                      times.data(), static_cast<int32_t>(times.size()), &time_count),
+              FASTERNET_OK)
+        << fasternet_last_error();
+    ASSERT_EQ(time_count, static_cast<int32_t>(layers.size()));
+    for (size_t i = 0; i < layers.size(); ++i) EXPECT_STREQ(times[i].name, layers[i].name) << i;
+}

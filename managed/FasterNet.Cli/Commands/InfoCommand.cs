@@ -40,7 +40,7 @@ internal static class InfoCommand
         long macs = spec.Macs(size, size), parameters = spec.Parameters;
         var stages = Enumerable.Range(0, spec.Depths.Count).Select(s =>
         {
-            var own = layers.Where(l => l.Stage == s && l.Kind != LayerKind.Head && l.Kind != LayerKind.PatchEmbedding).ToList();
+            var own = layers.Where(l => l.Stage == s && l.Kind is not (LayerKind.Input or LayerKind.PatchEmbedding or LayerKind.Head)).ToList();
             LayerCost last = own.Last();
             return new
             {
@@ -82,7 +82,7 @@ internal static class InfoCommand
         Console.WriteLine("  stage  channels  depth  map        GMACs    params (M)");
         foreach (var s in stages)
             Console.WriteLine($"  {s.stage,5}  {s.channels,8}  {s.depth,5}  {s.height + "x" + s.width,-9}  {s.macs / 1e9,6:F3}  {s.parameters / 1e6,10:F3}");
-        LayerCost embed = layers[0];
+        LayerCost embed = layers.First(l => l.Kind == LayerKind.PatchEmbedding);
         Console.WriteLine($"  embed: {spec.PatchSize}x{spec.PatchSize}/s{spec.PatchStride} conv -> {embed.OutChannels}x{embed.Height}x{embed.Width}, {embed.Macs / 1e9:F3} GMACs");
         if (!spec.Backbone)
         {

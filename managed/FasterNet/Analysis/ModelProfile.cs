@@ -5,12 +5,12 @@ using System.Text.Json;
 namespace FasterNet.Analysis;
 
 /// <summary>
-/// One layer of a profiled run. <see cref="Kind"/> is null for "input" (the NCHW -> NHWC copy).
+/// One layer of a profiled run (a row of the native layer table; "input" is the NCHW -> NHWC copy).
 /// FLOPs count 2 per multiply-add, like the measured peak, so <see cref="PercentOfPeak"/> and the
 /// roofline compare like with like.
 /// </summary>
 public sealed record LayerProfile(
-    string Name, LayerKind? Kind, double Seconds, double TimeShare, long Macs, long Bytes)
+    string Name, LayerKind Kind, double Seconds, double TimeShare, long Macs, long Bytes)
 {
     public long Flops => 2 * Macs;
 
@@ -27,7 +27,7 @@ public sealed record LayerProfile(
     /// <summary>"input", or the kind's name in snake_case ("partial_conv", ...).</summary>
     public string KindName => Kind switch
     {
-        null => "input",
+        LayerKind.Input => "input",
         LayerKind.PatchEmbedding => "patch_embedding",
         LayerKind.PartialConv => "partial_conv",
         LayerKind.PointwiseExpand => "pointwise_expand",
@@ -35,13 +35,13 @@ public sealed record LayerProfile(
         LayerKind.Merging => "merging",
         LayerKind.BackboneNorm => "backbone_norm",
         LayerKind.Head => "head",
-        _ => Kind.Value.ToString(),
+        _ => Kind.ToString(),
     };
 }
 
 /// <summary>
 /// A model's per-layer profile: each layer's median time over the profiled runs with its cost
-/// (from <see cref="LayerCost"/>), and the whole-model latency measured separately, so the sum
+/// (the native layer table's row, <see cref="LayerCost"/>), and the whole-model latency measured separately, so the sum
 /// of the layers can be checked against it.
 /// </summary>
 public sealed class ModelProfile

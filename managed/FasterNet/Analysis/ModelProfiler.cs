@@ -1,14 +1,14 @@
 using System.Diagnostics;
-using System.Text;
 using FasterNet.Interop;
 using FasterNet.Native;
 
 namespace FasterNet.Analysis;
 
 /// <summary>
-/// Per-layer profiles through fasternet_model_profile: the native plan times every layer of a
-/// normal run (a fused block's time is split between its PConv, PW1 and PW2), the profiler
-/// repeats that, takes each layer's median and joins it with the layer's cost.
+/// Per-layer profiles through fasternet_model_profile: the native plan times every row of its
+/// layer table in a normal run (a fused block's time is split between its PConv, PW1 and PW2),
+/// the profiler repeats that and takes each row's median; the costs are the same table's rows
+/// (<see cref="LayerCost.For"/>), matched by position.
 /// </summary>
 public static unsafe class ModelProfiler
 {
@@ -57,12 +57,17 @@ public static unsafe class ModelProfiler
         var medians = names.Select((name, index) =>
             Statistics.Median(runs.Select(run => run[index].Seconds))).ToList();
         double total = medians.Sum();
-        var byName = costs.ToDictionary(c => c.Name);
+        if (!names.SequenceEqual(costs.Select(c => c.Name)))
+            throw new FasterNetException(
+                $"profiling {model.Spec.Name}: the profile's rows ({string.Join(", ", names.Take(4))}, ...) are not " +
+                "the layer table's rows");
         var layers = new List<LayerProfile>(names.Count);
         for (int i = 0; i < names.Count; i++)
         {
-            (LayerKind? kind, long macs, long bytes) = Cost(names[i], byName, model.Spec, batch, height, width);
-            var layer = new LayerProfile(names[i], kind, medians[i], total > 0 ? medians[i] / total : 0, macs, bytes);
+            LayerCost cost = costs[i];
+            // Activations scale with the batch, weights do not.
+            var layer = new LayerProfile(cost.Name, cost.Kind, medians[i], total > 0 ? medians[i] / total : 0,
+                cost.Macs * batch, cost.ActivationBytes * batch + cost.WeightBytes);
             layers.Add(layer with { PercentOfPeak = peak > 0 ? 100 * layer.Gflops / peak : 0 });
         }
         return new ModelProfile
@@ -111,29 +116,8 @@ public static unsafe class ModelProfiler
         for (int i = 0; i < count; i++)
         {
             LayerTime time = layers[i];
-            result.Add((Name(time), time.Seconds));
+            result.Add((NativeModel.FixedString(time.Name, Constants.LayerNameSize), time.Seconds));
         }
         return result;
-    }
-
-    private static string Name(LayerTime time)
-    {
-        byte* name = time.Name;
-        int length = 0;
-        while (length < Constants.LayerNameSize && name[length] != 0)
-            length++;
-        return Encoding.UTF8.GetString(name, length);
-    }
-
-    // A layer's multiply-adds and bytes for the whole batch: activations scale with it, weights do not.
-    private static (LayerKind? Kind, long Macs, long Bytes) Cost(string name, Dictionary<string, LayerCost> costs,
-                                                                 ModelSpec spec, int batch, int height, int width)
-    {
-        if (name == "input")
-            return (null, 0, 2L * sizeof(float) * batch * spec.InChannels * height * width);
-        if (!costs.TryGetValue(name, out LayerCost? cost))
-            throw new FasterNetException($"the native profile reports layer '{name}', which LayerCost does not know");
-        long weights = sizeof(float) * cost.Parameters;
-        return (cost.Kind, cost.Macs * batch, batch * (cost.Bytes - weights) + weights);
     }
 }

@@ -76,6 +76,68 @@ internal static unsafe class NativeModel
         return (macs, parameters);
     }
 
+    /// <summary>The native layer table at height x width, each layer with its state_dict tensors.</summary>
+    internal static IReadOnlyList<LayerCost> Layers(ModelSpec spec, int height, int width)
+    {
+        ModelConfig config = ToNative(spec);
+        int count = 0;
+        Status status = NativeMethods.ConfigLayers(&config, height, width, null, 0, &count);
+        if (status != Status.InvalidArgument || count == 0)
+            ThrowIfFailed(status, $"layers of {spec.Name} at {height}x{width}");
+        var rows = new LayerInfo[count];
+        fixed (LayerInfo* table = rows)
+        {
+            ThrowIfFailed(NativeMethods.ConfigLayers(&config, height, width, table, rows.Length, &count),
+                $"layers of {spec.Name} at {height}x{width}");
+        }
+        IReadOnlyList<LayerTensor> tensors = Tensors(spec);
+        var layers = new List<LayerCost>(count);
+        foreach (LayerInfo row in rows)
+        {
+            LayerInfo r = row;
+            layers.Add(new LayerCost(
+                FixedString(r.Name, Constants.LayerNameSize), (FasterNet.LayerKind)(int)r.Kind, r.Stage, r.Kernel,
+                r.Stride, r.InChannels, r.InHeight, r.InWidth, r.OutChannels, r.OutHeight, r.OutWidth, r.Macs,
+                r.Parameters, r.ActivationBytes, r.WeightBytes,
+                tensors.Skip(r.FirstTensor).Take(r.TensorCount).ToArray()));
+        }
+        return layers;
+    }
+
+    /// <summary>Every tensor a state_dict must hold for <paramref name="spec"/>, in the layer table's order.</summary>
+    internal static IReadOnlyList<LayerTensor> Tensors(ModelSpec spec)
+    {
+        ModelConfig config = ToNative(spec);
+        int count = 0;
+        Status status = NativeMethods.ConfigTensors(&config, null, 0, &count);
+        if (status != Status.InvalidArgument || count == 0)
+            ThrowIfFailed(status, $"tensors of {spec.Name}");
+        var rows = new TensorInfo[count];
+        fixed (TensorInfo* table = rows)
+        {
+            ThrowIfFailed(NativeMethods.ConfigTensors(&config, table, rows.Length, &count), $"tensors of {spec.Name}");
+        }
+        var tensors = new LayerTensor[count];
+        for (int i = 0; i < count; i++)
+        {
+            TensorInfo t = rows[i];
+            var shape = new int[t.Ndim];
+            for (int d = 0; d < t.Ndim; d++)
+                shape[d] = checked((int)t.Shape[d]);
+            tensors[i] = new LayerTensor(FixedString(t.Name, Constants.TensorNameSize), shape);
+        }
+        return tensors;
+    }
+
+    /// <summary>A NUL-terminated UTF-8 string in a fixed-size native buffer.</summary>
+    internal static string FixedString(byte* text, int capacity)
+    {
+        int length = 0;
+        while (length < capacity && text[length] != 0)
+            length++;
+        return Encoding.UTF8.GetString(text, length);
+    }
+
     internal static ModelHandle Create(ModelSpec spec, IReadOnlyDictionary<string, Tensor> stateDict,
                                        FasterNet.ModelOptions options)
     {

@@ -157,6 +157,76 @@ fasternet_status fasternet_config_cost(const fasternet_model_config* config, int
     });
 }
 
+fasternet_status fasternet_config_layers(const fasternet_model_config* config, int32_t height, int32_t width,
+                                         fasternet_layer_info* layers, int32_t capacity, int32_t* layer_count) {
+    return Guard([&] {
+        RequireNotNull(config, "config");
+        RequireNotNull(layer_count, "layer_count");
+        *layer_count = 0;
+        const fasternet::Architecture architecture(*config);
+        const bool sized = height != 0 || width != 0;
+        const std::vector<fasternet::Layer> table =
+            sized ? architecture.Layers(height, width) : architecture.LayersWithoutSizes();
+        *layer_count = static_cast<int32_t>(table.size());
+        if (!layers || capacity < static_cast<int32_t>(table.size())) {
+            Fail(FASTERNET_INVALID_ARGUMENT, "layers has room for ", layers ? capacity : 0, " entries, the network has ",
+                 table.size());
+        }
+        int32_t first_tensor = 0;
+        for (size_t i = 0; i < table.size(); ++i) {
+            const fasternet::Layer& l = table[i];
+            fasternet_layer_info& out = layers[i];
+            out = fasternet_layer_info{};
+            std::snprintf(out.name, FASTERNET_LAYER_NAME_SIZE, "%s", l.name.c_str());
+            out.kind = l.kind;
+            out.stage = l.stage;
+            out.kernel = l.kernel;
+            out.stride = l.stride;
+            out.in_channels = l.in_c;
+            out.out_channels = l.out_c;
+            if (sized) {
+                out.in_height = l.in_h, out.in_width = l.in_w;
+                out.out_height = l.out_h, out.out_width = l.out_w;
+                out.macs = l.macs;
+                out.activation_bytes = l.activation_bytes;
+            }
+            out.parameters = l.parameters;
+            out.weight_bytes = 4 * l.parameters;
+            out.first_tensor = first_tensor;
+            out.tensor_count = static_cast<int32_t>(l.tensors.size());
+            first_tensor += out.tensor_count;
+        }
+    });
+}
+
+fasternet_status fasternet_config_tensors(const fasternet_model_config* config, fasternet_tensor_info* tensors,
+                                          int32_t capacity, int32_t* tensor_count) {
+    return Guard([&] {
+        RequireNotNull(config, "config");
+        RequireNotNull(tensor_count, "tensor_count");
+        *tensor_count = 0;
+        const std::vector<fasternet::Layer> table = fasternet::Architecture(*config).LayersWithoutSizes();
+        int32_t count = 0;
+        for (const fasternet::Layer& l : table) count += static_cast<int32_t>(l.tensors.size());
+        *tensor_count = count;
+        if (!tensors || capacity < count) {
+            Fail(FASTERNET_INVALID_ARGUMENT, "tensors has room for ", tensors ? capacity : 0,
+                 " entries, the network has ", count);
+        }
+        fasternet_tensor_info* out = tensors;
+        for (size_t layer = 0; layer < table.size(); ++layer) {
+            for (const fasternet::ExpectedTensor& t : table[layer].tensors) {
+                *out = fasternet_tensor_info{};
+                std::snprintf(out->name, FASTERNET_TENSOR_NAME_SIZE, "%s", t.name.c_str());
+                out->layer = static_cast<int32_t>(layer);
+                out->ndim = static_cast<int32_t>(t.shape.size());
+                for (size_t d = 0; d < t.shape.size(); ++d) out->shape[d] = t.shape[d];
+                ++out;
+            }
+        }
+    });
+}
+
 fasternet_status fasternet_model_create(const fasternet_model_config* config, const fasternet_tensor* tensors,
                                         int32_t tensor_count, const fasternet_model_options* options,
                                         fasternet_model** model) {

@@ -75,44 +75,133 @@ Architecture::Architecture(const fasternet_model_config& config) : config_(confi
     }
 }
 
-std::vector<ExpectedTensor> Architecture::ExpectedTensors() const {
-    std::vector<ExpectedTensor> out;
-    const int ps = config_.patch_size;
-    out.push_back({"patch_embed.proj.weight", {config_.embed_dim, config_.in_channels, ps, ps}});
-    AddBatchNorm(out, "patch_embed.norm.", config_.embed_dim);
+std::vector<Layer> Architecture::Layers(int height, int width) const {
+    return LayersFor(MapSizesFor(height, width), height, width);
+}
+
+// Names, tensors and parameters do not depend on the input size: 1x1 maps everywhere.
+std::vector<Layer> Architecture::LayersWithoutSizes() const {
+    MapSizes ones;
+    ones.embed_h = ones.embed_w = 1;
+    ones.stage_h.assign(stages_.size(), 1);
+    ones.stage_w.assign(stages_.size(), 1);
+    return LayersFor(ones, 1, 1);
+}
+
+std::vector<Layer> Architecture::LayersFor(const MapSizes& sizes, int height, int width) const {
+    const fasternet_model_config& c = config_;
+    std::vector<Layer> layers;
+    // A layer reading in_c x in_h x in_w and writing out_c x out_h x out_w (one image).
+    const auto add = [&](std::string name, fasternet_layer_kind kind, int stage, int in_c, int in_h, int in_w,
+                         int out_c, int out_h, int out_w) -> Layer& {
+        Layer layer;
+        layer.name = std::move(name);
+        layer.kind = kind;
+        layer.stage = stage;
+        layer.in_c = in_c, layer.in_h = in_h, layer.in_w = in_w;
+        layer.out_c = out_c, layer.out_h = out_h, layer.out_w = out_w;
+        layers.push_back(std::move(layer));
+        return layers.back();
+    };
+    // A conv's weight: its parameters, and its multiply-accumulates over the output map.
+    const auto add_weight = [](Layer& layer, std::string name, std::vector<int64_t> shape) {
+        int64_t count = 1;
+        for (int64_t d : shape) count *= d;
+        layer.parameters += count;
+        layer.macs += count * layer.out_h * layer.out_w;
+        layer.tensors.push_back({std::move(name), std::move(shape)});
+    };
+    const auto add_batch_norm = [](Layer& layer, const std::string& prefix, int channels) {
+        AddBatchNorm(layer.tensors, prefix, channels);
+    };
+    const auto plane = [](int c, int h, int w) { return int64_t{c} * h * w; };
+
+    Layer& input = add("input", FASTERNET_LAYER_INPUT, 0, c.in_channels, height, width, c.in_channels, height, width);
+    input.activation_bytes = 4 * 2 * plane(c.in_channels, height, width);
+
+    Layer& embed = add("patch_embed", FASTERNET_LAYER_PATCH_EMBEDDING, 0, c.in_channels, height, width, c.embed_dim,
+                       sizes.embed_h, sizes.embed_w);
+    embed.kernel = c.patch_size;
+    embed.stride = c.patch_stride;
+    add_weight(embed, "patch_embed.proj.weight", {c.embed_dim, c.in_channels, c.patch_size, c.patch_size});
+    add_batch_norm(embed, "patch_embed.norm.", c.embed_dim);
+    embed.activation_bytes = 4 * (plane(c.in_channels, height, width) + plane(c.embed_dim, embed.out_h, embed.out_w));
+
+    int h = sizes.embed_h, w = sizes.embed_w;
     for (int s = 0; s < static_cast<int>(stages_.size()); ++s) {
         const StageShape& st = stages_[s];
         if (s > 0) {
-            const int ps2 = config_.patch_size2;
-            out.push_back({MergePrefix(s) + "reduction.weight", {st.dim, st.dim / 2, ps2, ps2}});
-            AddBatchNorm(out, MergePrefix(s) + "norm.", st.dim);
+            const std::string prefix = MergePrefix(s);
+            Layer& merge = add(prefix.substr(0, prefix.size() - 1), FASTERNET_LAYER_MERGING, s, st.dim / 2, h, w,
+                               st.dim, sizes.stage_h[s], sizes.stage_w[s]);
+            merge.kernel = c.patch_size2;
+            merge.stride = c.patch_stride2;
+            add_weight(merge, prefix + "reduction.weight", {st.dim, st.dim / 2, c.patch_size2, c.patch_size2});
+            add_batch_norm(merge, prefix + "norm.", st.dim);
+            merge.activation_bytes = 4 * (plane(st.dim / 2, h, w) + plane(st.dim, merge.out_h, merge.out_w));
+            h = sizes.stage_h[s];
+            w = sizes.stage_w[s];
         }
+        const int64_t pixels = int64_t{h} * w;
         for (int b = 0; b < st.depth; ++b) {
-            const std::string p = BlockPrefix(s, b);
-            out.push_back({p + "spatial_mixing.partial_conv3.weight", {st.partial_dim, st.partial_dim, 3, 3}});
-            out.push_back({p + "mlp.0.weight", {st.hidden_dim, st.dim, 1, 1}});
-            AddBatchNorm(out, p + "mlp.1.", st.hidden_dim);
-            out.push_back({p + "mlp.3.weight", {st.dim, st.hidden_dim, 1, 1}});
+            const std::string prefix = BlockPrefix(s, b);
+            Layer& pconv = add(prefix + "pconv", FASTERNET_LAYER_PARTIAL_CONV, s, st.dim, h, w, st.dim, h, w);
+            pconv.kernel = 3;
+            add_weight(pconv, prefix + "spatial_mixing.partial_conv3.weight", {st.partial_dim, st.partial_dim, 3, 3});
+            // PConv touches only its cp channels: the paper's h*w*2*cp memory accesses.
+            pconv.activation_bytes = 4 * pixels * 2 * st.partial_dim;
+
+            Layer& expand = add(prefix + "pw1", FASTERNET_LAYER_POINTWISE_EXPAND, s, st.dim, h, w, st.hidden_dim, h, w);
+            expand.kernel = 1;
+            add_weight(expand, prefix + "mlp.0.weight", {st.hidden_dim, st.dim, 1, 1});
+            add_batch_norm(expand, prefix + "mlp.1.", st.hidden_dim);
+            expand.activation_bytes = 4 * pixels * (st.dim + st.hidden_dim);
+
+            Layer& project = add(prefix + "pw2", FASTERNET_LAYER_POINTWISE_PROJECT, s, st.hidden_dim, h, w, st.dim, h, w);
+            project.kernel = 1;
+            add_weight(project, prefix + "mlp.3.weight", {st.dim, st.hidden_dim, 1, 1});
+            project.activation_bytes = 4 * pixels * (st.hidden_dim + 2 * st.dim);  // the residual is read too
         }
-        if (backbone()) AddBatchNorm(out, BackboneNormPrefix(s), st.dim);
+        if (backbone()) {
+            const std::string prefix = BackboneNormPrefix(s);
+            Layer& norm = add(prefix.substr(0, prefix.size() - 1), FASTERNET_LAYER_BACKBONE_NORM, s, st.dim, h, w,
+                              st.dim, h, w);
+            add_batch_norm(norm, prefix, st.dim);
+            norm.activation_bytes = 4 * pixels * 2 * st.dim;
+        }
     }
     if (!backbone()) {
-        out.push_back({"avgpool_pre_head.1.weight", {config_.feature_dim, last_dim(), 1, 1}});
-        out.push_back({"head.weight", {config_.num_classes, config_.feature_dim}});
-        out.push_back({"head.bias", {config_.num_classes}});
+        const int last_stage = static_cast<int>(stages_.size()) - 1;
+        Layer& head = add("head", FASTERNET_LAYER_HEAD, last_stage, last_dim(), h, w, c.num_classes, 1, 1);
+        head.kernel = 1;
+        add_weight(head, "avgpool_pre_head.1.weight", {c.feature_dim, last_dim(), 1, 1});
+        add_weight(head, "head.weight", {c.num_classes, c.feature_dim});
+        head.tensors.push_back({"head.bias", {c.num_classes}});
+        head.parameters += c.num_classes;
+        head.activation_bytes = 4 * plane(last_dim(), h, w);
+    }
+    return layers;
+}
+
+std::vector<ExpectedTensor> Architecture::ExpectedTensors() const {
+    std::vector<ExpectedTensor> out;
+    for (Layer& layer : LayersWithoutSizes()) {
+        for (ExpectedTensor& t : layer.tensors) out.push_back(std::move(t));
     }
     return out;
+}
+
+int64_t Architecture::MinimumInputSize() const {
+    int64_t minimum = 1;
+    for (size_t s = stages_.size() - 1; s >= 1; --s) minimum = config_.patch_size2 + (minimum - 1) * config_.patch_stride2;
+    return config_.patch_size + (minimum - 1) * config_.patch_stride;
 }
 
 MapSizes Architecture::MapSizesFor(int height, int width) const {
     if (height < 1 || width < 1) {
         Fail(FASTERNET_INVALID_ARGUMENT, "input height and width must be positive, got ", height, "x", width);
     }
-    // The smallest input that leaves every stage a map of at least 1x1.
-    int64_t minimum = 1;
-    for (size_t s = stages_.size() - 1; s >= 1; --s) minimum = config_.patch_size2 + (minimum - 1) * config_.patch_stride2;
-    minimum = config_.patch_size + (minimum - 1) * config_.patch_stride;
-
+    const int64_t minimum = MinimumInputSize();
     MapSizes sizes;
     sizes.embed_h = ConvOutputSize(height, config_.patch_size, config_.patch_stride);
     sizes.embed_w = ConvOutputSize(width, config_.patch_size, config_.patch_stride);
@@ -133,17 +222,8 @@ MapSizes Architecture::MapSizesFor(int height, int width) const {
 }
 
 int64_t Architecture::Macs(int height, int width) const {
-    const MapSizes sizes = MapSizesFor(height, width);
-    const int64_t ps = config_.patch_size, ps2 = config_.patch_size2;
-    int64_t macs = int64_t{sizes.embed_h} * sizes.embed_w * config_.embed_dim * config_.in_channels * ps * ps;
-    for (size_t s = 0; s < stages_.size(); ++s) {
-        const StageShape& st = stages_[s];
-        const int64_t pixels = int64_t{sizes.stage_h[s]} * sizes.stage_w[s];
-        if (s > 0) macs += pixels * st.dim * (st.dim / 2) * ps2 * ps2;
-        const int64_t block = pixels * (9LL * st.partial_dim * st.partial_dim + 2LL * st.dim * st.hidden_dim);
-        macs += block * st.depth;
-    }
-    if (!backbone()) macs += int64_t{last_dim()} * config_.feature_dim + int64_t{config_.feature_dim} * config_.num_classes;
+    int64_t macs = 0;
+    for (const Layer& layer : Layers(height, width)) macs += layer.macs;
     return macs;
 }
 
@@ -151,12 +231,7 @@ int64_t Architecture::Parameters() const {
     // Conv and linear weights and the classifier bias: what the paper's table
     // counts. Batch norms are left out; inference folds them into the convs.
     int64_t params = 0;
-    for (const ExpectedTensor& t : ExpectedTensors()) {
-        if (t.shape.size() == 1 && t.name != "head.bias") continue;
-        int64_t count = 1;
-        for (int64_t d : t.shape) count *= d;
-        params += count;
-    }
+    for (const Layer& layer : LayersWithoutSizes()) params += layer.parameters;
     return params;
 }
 

@@ -26,6 +26,21 @@ struct ExpectedTensor {
     std::vector<int64_t> shape;
 };
 
+// One row of the layer table (fasternet_layer_info): what the plan runs as one profile
+// row, its shapes and cost for one image, and the state_dict tensors it owns.
+struct Layer {
+    std::string name;
+    fasternet_layer_kind kind = FASTERNET_LAYER_INPUT;
+    int stage = 0;
+    int kernel = 0, stride = 1;
+    int in_c = 0, in_h = 0, in_w = 0;
+    int out_c = 0, out_h = 0, out_w = 0;
+    int64_t macs = 0;
+    int64_t parameters = 0;
+    int64_t activation_bytes = 0;  // fp32 activations read and written, one image
+    std::vector<ExpectedTensor> tensors;
+};
+
 // Feature map height and width after each part of the network.
 struct MapSizes {
     int embed_h = 0, embed_w = 0;
@@ -43,11 +58,21 @@ public:
     Activation activation() const { return static_cast<Activation>(config_.activation); }
     int last_dim() const { return stages_.back().dim; }
 
+    // The network's layers at an input of height x width, in execution order: the one
+    // derivation of names, shapes, costs and tensors that everything else reads.
+    std::vector<Layer> Layers(int height, int width) const;
+    // The same rows at 1x1 maps everywhere, for what does not depend on the input size:
+    // names, kinds, tensors, parameters.
+    std::vector<Layer> LayersWithoutSizes() const;
+
     // Every tensor a state_dict must contain, in model order (no num_batches_tracked).
     std::vector<ExpectedTensor> ExpectedTensors() const;
 
     // Map sizes for an input; throws Error when the input is too small.
     MapSizes MapSizesFor(int height, int width) const;
+
+    // The smallest square input that leaves every stage a map of at least 1x1.
+    int64_t MinimumInputSize() const;
 
     // Multiply-accumulates of one image; parameters of the convs and linears
     // (batch norms excluded: inference folds them away), as the paper counts.
@@ -55,6 +80,8 @@ public:
     int64_t Parameters() const;
 
 private:
+    std::vector<Layer> LayersFor(const MapSizes& sizes, int height, int width) const;
+
     fasternet_model_config config_;
     std::vector<StageShape> stages_;
 };

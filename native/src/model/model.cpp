@@ -178,7 +178,6 @@ void RunGemmShare(const KernelSet& kernels, const GemmArgs& args, int thread, in
     kernels.gemm(part);
 }
 
-std::string WithoutTrailingDot(const std::string& prefix) { return prefix.substr(0, prefix.size() - 1); }
 
 const float* OrNull(const AlignedBuffer& buffer) { return buffer.size() ? buffer.data() : nullptr; }
 
@@ -249,28 +248,30 @@ struct Scratch {
 };
 
 // Layer times of one profiled run, taken by thread 0 right after each barrier,
-// so a layer's time is the wall time until its slowest thread finished.
+// so a layer's time is the wall time until its slowest thread finished. One entry
+// per row of the plan's layer table.
 class Profiler {
 public:
     using Clock = std::chrono::steady_clock;
 
-    Profiler() : last_(Clock::now()) {}
+    explicit Profiler(size_t layer_count) : seconds(layer_count, 0.0), last_(Clock::now()) {}
 
-    void Mark(const std::string& name) {
+    // The step that ran layer row `layer` has finished.
+    void Mark(size_t layer) {
         const Clock::time_point now = Clock::now();
-        layers.push_back({name, std::chrono::duration<double>(now - last_).count()});
+        seconds.at(layer) = std::chrono::duration<double>(now - last_).count();
         last_ = now;
     }
 
-    // A fused block: its wall time split in proportion to what thread 0 spent in each part.
-    void MarkBlock(const std::string& prefix) {
+    // A fused block (rows first_layer .. +2: PConv, PW1, PW2): its wall time split in
+    // proportion to what thread 0 spent in each part.
+    void MarkBlock(size_t first_layer) {
         const Clock::time_point now = Clock::now();
         const double total = std::chrono::duration<double>(now - last_).count();
         const double measured = part_seconds_[0] + part_seconds_[1] + part_seconds_[2];
-        static const char* const kParts[] = {".pconv", ".pw1", ".pw2"};
         for (int i = 0; i < 3; ++i) {
             const double share = measured > 0.0 ? part_seconds_[i] / measured : 1.0 / 3.0;
-            layers.push_back({prefix + kParts[i], total * share});
+            seconds.at(first_layer + i) = total * share;
             part_seconds_[i] = 0.0;
         }
         last_ = now;
@@ -294,7 +295,7 @@ public:
         part_seconds_[part] += std::chrono::duration<double>(Clock::now() - start).count();
     }
 
-    std::vector<LayerTime> layers;
+    std::vector<double> seconds;
 
 private:
     Clock::time_point last_;
@@ -309,11 +310,13 @@ struct Model::StepContext {
 };
 
 // One step of a compiled plan: every thread runs its share, then the team meets at a
-// barrier (a step may hold barriers of its own between its layers). Its name is the
-// layer's row in a profile; a fused block's row splits into .pconv, .pw1 and .pw2.
+// barrier (a step may hold barriers of its own between its layers). It runs the layer
+// table's row first_layer (a fused block: that PConv row and the PW1, PW2 rows after it),
+// whose name is its row in a profile.
 struct Model::PlanStep {
-    std::string name;
+    fasternet_layer_kind kind = FASTERNET_LAYER_INPUT;  // of its first row, checked against the table
     bool fused_block = false;
+    size_t first_layer = 0;
     std::function<void(const StepContext&, int thread, int threads, Profiler* timer)> run;
 };
 
@@ -323,6 +326,7 @@ struct Model::PlanStep {
 struct Model::Plan {
     int batch = 0, height = 0, width = 0;
     MapSizes sizes;
+    std::vector<Layer> layers;  // the layer table at this input size; steps point into it
     std::vector<int> tile_rows;  // per stage: one fused-block tile holds at most tile_rows * width pixels
     std::vector<bool> split_channels;  // per stage: threads split channels, layer by layer (kMinPixelsPerThread)
     size_t shared_partial = 0, shared_hidden = 0;  // PConv output and hidden tensor of a channel-split stage
@@ -440,6 +444,7 @@ std::shared_ptr<Model::Plan> Model::MakePlan(int batch, int height, int width) c
     plan.height = height;
     plan.width = width;
     plan.sizes = architecture_.MapSizesFor(height, width);
+    plan.layers = architecture_.Layers(height, width);
     const fasternet_model_config& config = architecture_.config();
 
     double largest_map = Product({double(batch), double(plan.sizes.embed_h), double(plan.sizes.embed_w),
@@ -533,7 +538,26 @@ std::shared_ptr<Model::Plan> Model::MakePlan(int batch, int height, int width) c
         if (architecture_.backbone()) AddBackboneNormStep(plan, s, h, w, current);
     }
     if (!architecture_.backbone()) AddHeadStep(plan, h, w, current);
+    AssignLayers(plan);
     return planned;
+}
+
+// Points every step at its rows of the layer table, in order; a step that does not run
+// the kind of layer its row says is a planning bug, refused here rather than mislabelled.
+void Model::AssignLayers(Plan& plan) const {
+    size_t row = 0;
+    for (PlanStep& step : plan.steps) {
+        const size_t rows = step.fused_block ? 3 : 1;
+        if (row + rows > plan.layers.size() || plan.layers[row].kind != step.kind) {
+            Fail(FASTERNET_INTERNAL_ERROR, "plan step ", &step - plan.steps.data(), " does not match layer row ", row,
+                 row < plan.layers.size() ? " ('" + plan.layers[row].name + "')" : std::string(" (past the table)"));
+        }
+        step.first_layer = row;
+        row += rows;
+    }
+    if (row != plan.layers.size()) {
+        Fail(FASTERNET_INTERNAL_ERROR, "the plan's steps cover ", row, " of ", plan.layers.size(), " layer rows");
+    }
 }
 
 std::unique_ptr<Scratch> Model::AcquireScratch(size_t floats) const {
@@ -594,16 +618,17 @@ void Model::Profile(const float* input, int batch, int height, int width, std::v
     }
     const std::shared_ptr<const Plan> plan = PlanFor(batch, height, width);
     std::unique_ptr<Scratch> scratch = AcquireScratch(plan->total);
-    Profiler profiler;
+    Profiler profiler(plan->layers.size());
     Forward(*plan, *scratch, input, outputs.data(), &profiler);
     ReleaseScratch(std::move(scratch));
-    layers = std::move(profiler.layers);
+    layers.clear();
+    for (size_t i = 0; i < plan->layers.size(); ++i) layers.push_back({plan->layers[i].name, profiler.seconds[i]});
 }
 
 // NCHW -> NHWC, then the patch embedding.
 void Model::AddInputSteps(Plan& plan) const {
     const int in_c = architecture_.config().in_channels;
-    plan.steps.push_back({"input", false, [this, &plan, in_c](const StepContext& context, int thread, int threads,
+    plan.steps.push_back({FASTERNET_LAYER_INPUT, false, 0, [this, &plan, in_c](const StepContext& context, int thread, int threads,
                                                                 Profiler*) {
         const int H = plan.height, W = plan.width;
         float* input_nhwc = context.base + plan.input;
@@ -618,7 +643,7 @@ void Model::AddInputSteps(Plan& plan) const {
             }
         });
     }});
-    plan.steps.push_back({"patch_embed", false, [this, &plan, in_c](const StepContext& context, int thread,
+    plan.steps.push_back({FASTERNET_LAYER_PATCH_EMBEDDING, false, 0, [this, &plan, in_c](const StepContext& context, int thread,
                                                                       int threads, Profiler*) {
         const int H = plan.height, W = plan.width;
         const int oh = plan.sizes.embed_h, ow = plan.sizes.embed_w, oc = embed_.out_c;
@@ -686,7 +711,7 @@ void Model::AddMergeStep(Plan& plan, size_t stage, int h, int w, int current) co
     const PackedConv& merge = stages_[stage].merge;
     const int oh = plan.sizes.stage_h[stage], ow = plan.sizes.stage_w[stage], dim = stages_[stage].shape.dim;
     const bool as_gemm = plan.merge_as_gemm[stage], split = plan.split_channels[stage];
-    plan.steps.push_back({WithoutTrailingDot(MergePrefix(static_cast<int>(stage))), false,
+    plan.steps.push_back({FASTERNET_LAYER_MERGING, false, 0,
                           [=, &plan, &merge](const StepContext& context, int thread, int threads, Profiler*) {
         const float* in = plan.Activation(context, current);
         float* out = plan.Activation(context, 1 - current);
@@ -733,8 +758,7 @@ void Model::AddBlockStep(Plan& plan, size_t stage, size_t block_index, int h, in
     const StageShape& shape = stages_[stage].shape;
     const int64_t tile_pixels = int64_t{plan.tile_rows[stage]} * w;
     const Activation activation = architecture_.activation();
-    plan.steps.push_back({WithoutTrailingDot(BlockPrefix(static_cast<int>(stage), static_cast<int>(block_index))),
-                          true, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
+    plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
                                                            Profiler* timer) {
         const KernelSet& k = *kernels_;
         const int dim = shape.dim, cp = shape.partial_dim;
@@ -770,8 +794,7 @@ void Model::AddSplitBlockStep(Plan& plan, size_t stage, size_t block_index, int 
     const PackedBlock& block = stages_[stage].blocks[block_index];
     const StageShape& shape = stages_[stage].shape;
     const Activation activation = architecture_.activation();
-    plan.steps.push_back({WithoutTrailingDot(BlockPrefix(static_cast<int>(stage), static_cast<int>(block_index))),
-                          true, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
+    plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0, [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
                                                            Profiler* timer) {
         const KernelSet& k = *kernels_;
         const int64_t image_size = int64_t{h} * w;
@@ -799,7 +822,7 @@ void Model::AddSplitBlockStep(Plan& plan, size_t stage, size_t block_index, int 
 
 // Backbone mode: the stage's output norm, then NHWC -> NCHW into the caller's buffer.
 void Model::AddBackboneNormStep(Plan& plan, size_t stage, int h, int w, int current) const {
-    plan.steps.push_back({WithoutTrailingDot(BackboneNormPrefix(static_cast<int>(stage))), false,
+    plan.steps.push_back({FASTERNET_LAYER_BACKBONE_NORM, false, 0,
                           [=, &plan](const StepContext& context, int thread, int threads, Profiler*) {
         const PackedStage& st = stages_[stage];
         const int dim = st.shape.dim;
@@ -827,7 +850,7 @@ void Model::AddBackboneNormStep(Plan& plan, size_t stage, int h, int w, int curr
 
 // Head: average pool -> 1x1 conv + act -> linear.
 void Model::AddHeadStep(Plan& plan, int h, int w, int current) const {
-    plan.steps.push_back({"head", false, [=, &plan](const StepContext& context, int thread, int threads, Profiler*) {
+    plan.steps.push_back({FASTERNET_LAYER_HEAD, false, 0, [=, &plan](const StepContext& context, int thread, int threads, Profiler*) {
         const fasternet_model_config& config = architecture_.config();
         const int last = architecture_.last_dim(), batch = plan.batch;
         float* pooled = context.base + plan.pooled;
@@ -893,7 +916,7 @@ bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, floa
             }
 #pragma omp barrier
             if (cancelled_at.load(std::memory_order_relaxed) <= i) return;
-            if (timer) step.fused_block ? timer->MarkBlock(step.name) : timer->Mark(step.name);
+            if (timer) step.fused_block ? timer->MarkBlock(step.first_layer) : timer->Mark(step.first_layer);
         }
     };
     if (num_threads_ <= 1) {

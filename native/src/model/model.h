@@ -97,6 +97,7 @@ private:
     void AddSplitBlockStep(Plan& plan, size_t stage, size_t block, int h, int w, int current) const;
     void AddBackboneNormStep(Plan& plan, size_t stage, int h, int w, int current) const;
     void AddHeadStep(Plan& plan, int h, int w, int current) const;
+    void AssignLayers(Plan& plan) const;
     // Returns false when cancel_flag stopped the run early.
     bool Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
                  Profiler* profiler, const volatile int32_t* cancel_flag = nullptr) const;

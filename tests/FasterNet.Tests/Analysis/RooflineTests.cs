@@ -26,7 +26,7 @@ public class RooflineTests
             Iterations = 1, ModelSeconds = 1, PeakGflops = 200,
             Layers =
             [
-                new LayerProfile("input", null, 0.1, 0.1, 0, 1000),
+                new LayerProfile("input", LayerKind.Input, 0.1, 0.1, 0, 1000),
                 // 2e9 FLOPs over 1e8 bytes = 20 FLOP/B in 0.02 s = 100 GFLOP/s of an attainable 200.
                 new LayerProfile("stages.0.blocks.0.pw1", LayerKind.PointwiseExpand, 0.02, 0.9, 1_000_000_000, 100_000_000),
             ],

@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+
+namespace FasterNet.Tests.Model;
+
+/// <summary>
+/// The native layer table (<see cref="LayerCost"/>) against PyTorch: tests/fixtures/layers/state_dicts.json
+/// holds, for the tiny, tiny backbone, odd and T0 configs, the state_dict of the official module
+/// tree (names and shapes) and every conv/linear module's MACs at one input size, counted by
+/// forward hooks on the torch modules (tools/make_fixtures.py --only layers).
+/// </summary>
+public class LayerTableTests
+{
+    private static readonly Lazy<JsonObject> Document =
+        new(() => JsonNode.Parse(File.ReadAllText(Fixtures.Path("layers/state_dicts.json")))!.AsObject());
+
+    public static IEnumerable<string> Cases => ["tiny", "tiny_backbone", "odd", "t0"];
+
+    private static (ModelSpec Spec, int Height, int Width, JsonObject Case) Load(string name)
+    {
+        JsonObject entry = Document.Value[name]!.AsObject();
+        ModelSpec spec = ModelSpec.FromJson(entry["config"]!.AsObject());
+        return (spec, (int)entry["height"]!, (int)entry["width"]!, entry);
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void TensorsAreThePyTorchStateDictsNamesAndShapes(string name)
+    {
+        (ModelSpec spec, _, _, JsonObject entry) = Load(name);
+        var torch = entry["tensors"]!.AsArray()
+            .Select(t => $"{(string)t!["name"]!} {string.Join("x", t["shape"]!.AsArray().Select(d => (int)d!))}")
+            .OrderBy(t => t, StringComparer.Ordinal).ToList();
+        var native = LayerCost.StateDictTensors(spec).Select(t => $"{t.Name} {string.Join("x", t.Shape)}")
+            .OrderBy(t => t, StringComparer.Ordinal).ToList();
+        Assert.That(native, Is.EqualTo(torch));
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void EachLayerCostsWhatItsTorchModulesCount(string name)
+    {
+        (ModelSpec spec, int height, int width, JsonObject entry) = Load(name);
+        var moduleMacs = entry["module_macs"]!.AsObject().ToDictionary(m => m.Key, m => (long)m.Value!);
+        IReadOnlyList<LayerCost> layers = LayerCost.For(spec, height, width);
+        var counted = new HashSet<string>();
+        foreach (LayerCost layer in layers)
+        {
+            // The layer's conv/linear modules are the owners of its weight tensors.
+            var modules = layer.Tensors.Where(t => t.Name.EndsWith(".weight", StringComparison.Ordinal))
+                .Select(t => t.Name[..^".weight".Length]).Where(moduleMacs.ContainsKey).ToList();
+            counted.UnionWith(modules);
+            Assert.That(layer.Macs, Is.EqualTo(modules.Sum(m => moduleMacs[m])), layer.Name);
+        }
+        Assert.That(counted, Is.EquivalentTo(moduleMacs.Keys), "every torch conv/linear belongs to one layer");
+        Assert.That(layers.Sum(l => l.Macs), Is.EqualTo(spec.Macs(height, width)));
+        Assert.That(layers.Select(l => l.Name), Is.Unique);
+        Assert.That(layers.SelectMany(l => l.Tensors).Select(t => t.Name),
+            Is.EqualTo(LayerCost.StateDictTensors(spec).Select(t => t.Name)), "the layers own the tensors in the table's order");
+    }
+
+    [Test]
+    public void T0RowsNameKindAndShapeEveryLayerAsThePlanRunsIt()
+    {
+        (ModelSpec spec, int height, int width, _) = Load("t0");
+        IReadOnlyList<LayerCost> layers = LayerCost.For(spec, height, width);
+        // input, embedding, 13 blocks x 3, 3 merges, head
+        Assert.That(layers, Has.Count.EqualTo(1 + 1 + 13 * 3 + 3 + 1));
+        Assert.That(layers[0].Kind, Is.EqualTo(LayerKind.Input));
+        LayerCost pconv = layers.Single(l => l.Name == "stages.4.blocks.7.pconv");
+        Assert.That(pconv.Kind, Is.EqualTo(LayerKind.PartialConv));
+        Assert.That((pconv.Stage, pconv.InChannels, pconv.Height, pconv.Width, pconv.Kernel), Is.EqualTo((2, 160, 14, 14, 3)));
+        Assert.That(pconv.Tensors.Single().Shape, Is.EqualTo(new[] { 40, 40, 3, 3 }));
+        LayerCost merge = layers.Single(l => l.Name == "stages.5");
+        Assert.That((merge.Kind, merge.InChannels, merge.InHeight, merge.OutChannels, merge.Height, merge.Kernel, merge.Stride),
+            Is.EqualTo((LayerKind.Merging, 160, 14, 320, 7, 2, 2)));
+        Assert.That(layers[^1].Tensors.Select(t => t.Name),
+            Is.EqualTo(new[] { "avgpool_pre_head.1.weight", "head.weight", "head.bias" }));
+    }
+
+    [Test]
+    public void StructureHasTheSameRowsWithoutSizes()
+    {
+        (ModelSpec spec, int height, int width, _) = Load("odd");
+        var sized = LayerCost.For(spec, height, width);
+        var structure = LayerCost.Structure(spec);
+        Assert.That(structure.Select(l => (l.Name, l.Kind, l.InChannels, l.OutChannels, l.Parameters)),
+            Is.EqualTo(sized.Select(l => (l.Name, l.Kind, l.InChannels, l.OutChannels, l.Parameters))));
+        Assert.That(structure, Has.All.Matches<LayerCost>(l => l.Macs == 0 && l.Height == 0 && l.ActivationBytes == 0));
+    }
+
+    [Test]
+    public void AnInputTooSmallIsAClearError()
+    {
+        var error = Assert.Throws<InvalidModelInputException>(() => LayerCost.For(ModelSpec.T0, 16, 16));
+        Assert.That(error!.Message, Does.Contain("too small"));
+    }
+}
