@@ -14,6 +14,7 @@
 #   ./build.sh test-old-cpus the native tests under qemu-x86_64 -cpu Westmere (no AVX2) and Haswell (no AVX-512)
 #   ./build.sh pack       NuGet packages (native libraries of all three RIDs) -> artifacts/packages/
 #   ./build.sh cli        single-file self-contained CLIs -> artifacts/cli/<rid>/, each run on its platform
+#   ./build.sh test-cli   run the CLIs of artifacts/cli/ again (linux-arm64 under qemu, win-x64 under wine64)
 #   ./build.sh test-package  samples/Consumer from the packages on linux-x64, win-x64 (wine64), linux-arm64 (qemu)
 #   ./build.sh test-sanitize  native tests + end-to-end fixtures under ASan/UBSan, threaded tests under TSan
 #   ./build.sh fuzz list|TARGET SECONDS|all SECONDS   coverage-guided fuzzing (fuzz/run.sh)
@@ -174,8 +175,9 @@ case "${1:-build}" in
   test-old-cpus) build_native; test_old_cpus ;;
   pack) pack ;;
   cli) cli ;;
+  test-cli) test_cli ;;
   test-package) test_package ;;
   test-sanitize) "$ROOT/cmake/sanitize.sh" ;;
   fuzz) shift; "$ROOT/fuzz/run.sh" "$@" ;;
-  *) echo "usage: $0 [build|run|test|arm64|test-arm64|test-managed-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-package|bindings|deploy-check|test-sanitize|fuzz]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|run|test|arm64|test-arm64|test-managed-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-cli|test-package|bindings|deploy-check|test-sanitize|fuzz]" >&2; exit 2 ;;
 esac

@@ -1,13 +1,16 @@
 // fasternet_benchmark_operator (the paper's Table 1 operators): every field is
 // checked with a message naming it, and every operator runs on every kernel
 // set this machine has, single- and multi-threaded, returning one positive
-// finite time per iteration.
+// finite time per iteration and computing what plain loops over the same
+// input and weights compute.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "analysis/analysis.h"
 #include "fasternet.h"
 
 namespace {
@@ -190,6 +193,138 @@ TEST(OperatorBenchmarkTest, PartialConvWithNDivOneConvolvesEveryChannel) {
         fasternet_operator_benchmark b = Small(op);
         b.n_div = 1;
         ExpectPositiveTimes(b, 1);
+    }
+}
+
+// --- What the stacked layers compute, against plain loops in double precision ---
+
+// Shape of an NHWC tensor of the benchmark.
+struct Shape {
+    int batch, height, width, channels;
+    size_t Size() const { return size_t(batch) * height * width * channels; }
+    size_t At(int n, int y, int x, int c) const { return ((size_t(n) * height + y) * width + x) * channels + c; }
+};
+
+// out[.., out_first + o] = 3x3 stride-1 pad-1 conv of in's channels [in_first, in_first + in_c) with
+// weight[o][(ky * 3 + kx) * in_c + ci], o < out_c.
+void ReferenceConv3x3(const std::vector<double>& in, const Shape& s, int in_first, int in_c, const std::vector<float>& weight,
+                      int out_c, std::vector<double>& out, int out_first) {
+    for (int n = 0; n < s.batch; ++n)
+        for (int y = 0; y < s.height; ++y)
+            for (int x = 0; x < s.width; ++x)
+                for (int o = 0; o < out_c; ++o) {
+                    double sum = 0;
+                    for (int ky = 0; ky < 3; ++ky)
+                        for (int kx = 0; kx < 3; ++kx) {
+                            const int iy = y + ky - 1, ix = x + kx - 1;
+                            if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) continue;
+                            for (int ci = 0; ci < in_c; ++ci) {
+                                sum += in[s.At(n, iy, ix, in_first + ci)] *
+                                       weight[size_t(o) * 9 * in_c + (ky * 3 + kx) * in_c + ci];
+                            }
+                        }
+                    out[s.At(n, y, x, out_first + o)] = sum;
+                }
+}
+
+// The benchmark's stacked layers from its input and weights (PyTorch's semantics of each operator).
+std::vector<double> ReferenceStack(const fasternet_operator_benchmark& b, const fasternet::OperatorBenchmarkRun& run) {
+    const Shape s{b.batch, b.height, b.width, b.channels};
+    const int c = b.channels, cp = c / std::max(b.n_div, 1);
+    std::vector<double> x(run.input.begin(), run.input.end());
+    for (int l = 0; l < b.layers; ++l) {
+        std::vector<double> y(s.Size(), 0.0);
+        switch (b.op) {
+            case FASTERNET_OPERATOR_CONV:
+                ReferenceConv3x3(x, s, 0, c, run.weights.at(l), c, y, 0);
+                break;
+            case FASTERNET_OPERATOR_GROUP_CONV: {
+                const int group_c = c / b.groups;
+                for (int g = 0; g < b.groups; ++g) {
+                    ReferenceConv3x3(x, s, g * group_c, group_c, run.weights.at(size_t(l) * b.groups + g), group_c, y,
+                                     g * group_c);
+                }
+                break;
+            }
+            case FASTERNET_OPERATOR_DEPTHWISE_CONV: {
+                const std::vector<float>& w = run.weights.at(l);
+                for (int n = 0; n < s.batch; ++n)
+                    for (int yy = 0; yy < s.height; ++yy)
+                        for (int xx = 0; xx < s.width; ++xx)
+                            for (int ch = 0; ch < c; ++ch) {
+                                double sum = 0;
+                                for (int ky = 0; ky < 3; ++ky)
+                                    for (int kx = 0; kx < 3; ++kx) {
+                                        const int iy = yy + ky - 1, ix = xx + kx - 1;
+                                        if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) continue;
+                                        sum += x[s.At(n, iy, ix, ch)] * w[size_t(ky * 3 + kx) * c + ch];
+                                    }
+                                y[s.At(n, yy, xx, ch)] = sum;
+                            }
+                break;
+            }
+            case FASTERNET_OPERATOR_PARTIAL_CONV:
+                y = x;  // the channels past cp pass through untouched
+                ReferenceConv3x3(x, s, 0, cp, run.weights.at(l), cp, y, 0);
+                break;
+            case FASTERNET_OPERATOR_PARTIAL_CONV_POINTWISE: {
+                std::vector<double> mixed = x;  // [PConv's cp channels | the untouched ones]
+                ReferenceConv3x3(x, s, 0, cp, run.weights.at(2 * size_t(l)), cp, mixed, 0);
+                const std::vector<float>& w = run.weights.at(2 * size_t(l) + 1);
+                for (size_t pixel = 0; pixel < s.Size() / c; ++pixel)
+                    for (int o = 0; o < c; ++o) {
+                        double sum = 0;
+                        for (int i = 0; i < c; ++i) sum += mixed[pixel * c + i] * w[size_t(o) * c + i];
+                        y[pixel * c + o] = sum;
+                    }
+                break;
+            }
+        }
+        x = std::move(y);
+    }
+    return x;
+}
+
+void ExpectStackMatchesReference(const fasternet_operator_benchmark& b) {
+    const fasternet::OperatorBenchmarkRun run = fasternet::OperatorBenchmarkOnce(b);
+    const std::vector<double> expected = ReferenceStack(b, run);
+    ASSERT_EQ(run.output.size(), expected.size());
+    size_t bad = 0, changed = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+        if (std::abs(expected[i] - run.input[i]) > 1e-3) ++changed;
+        if (!(std::abs(run.output[i] - expected[i]) <= 1e-4 + 1e-4 * std::abs(expected[i]))) {
+            if (++bad <= 5) ADD_FAILURE() << "element " << i << ": " << run.output[i] << ", expected " << expected[i];
+        }
+    }
+    EXPECT_EQ(bad, 0u) << "of " << expected.size();
+    // The layers did something: most values differ from the input (PConv keeps 3/4 of them).
+    const size_t touched = b.op == FASTERNET_OPERATOR_PARTIAL_CONV ? expected.size() / std::max(b.n_div, 1) : expected.size();
+    EXPECT_GT(changed, touched * 9 / 10);
+}
+
+TEST(OperatorBenchmarkTest, EveryOperatorComputesWhatPlainLoopsComputeOnEverySupportedKernelSet) {
+    for (fasternet_kernel_set set : {FASTERNET_KERNELS_REFERENCE, FASTERNET_KERNELS_AVX2, FASTERNET_KERNELS_AVX512,
+                                     FASTERNET_KERNELS_NEON}) {
+        if (!fasternet_kernel_set_supported(set)) continue;
+        for (fasternet_operator op : kOperators) {
+            SCOPED_TRACE(std::string(fasternet_kernel_set_name(set)) + " operator " + std::to_string(op));
+            fasternet_operator_benchmark b = Small(op);  // 32 channels: GConv 4 groups of 8, PConv cp = 8
+            b.kernel_set = set;
+            b.layers = 3;  // odd: the result is in the first ping-pong buffer
+            ExpectStackMatchesReference(b);
+            // Batched, odd sizes, cp = 3, groups of 3, rows split over 2 and 3 threads.
+            b.channels = 12;
+            b.height = 5;
+            b.width = 3;
+            b.batch = 3;
+            b.layers = 2;
+            b.threads = 2;
+            ExpectStackMatchesReference(b);
+            b.threads = 3;
+            b.n_div = 2;  // cp = 6
+            b.groups = 2;
+            ExpectStackMatchesReference(b);
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "fasternet.h"
 
@@ -20,5 +21,17 @@ double MeasureBandwidth(int threads, int64_t bytes);
 // Times `iterations` runs of the stacked operators; seconds[i] = run i's wall time.
 // Throws Error naming a bad field.
 void BenchmarkOperator(const fasternet_operator_benchmark& benchmark, int iterations, double* seconds);
+
+// One run of the benchmark's stacked layers with its data kept, so tests can check what they computed.
+struct OperatorBenchmarkRun {
+    std::vector<float> input;  // batch x height x width x channels (NHWC)
+    // Every weight matrix in the order the layers use them: Conv one [out][kh][kw][in] matrix per layer,
+    // GConv one per group per layer, PConv one cp x 3x3 x cp per layer, PConv + PWConv that and then the
+    // C x C pointwise [out][in] per layer; DWConv one [ky * 3 + kx][channel] per layer.
+    std::vector<std::vector<float>> weights;
+    // The last layer's output (NHWC, all channels; PConv's untouched channels are the input's).
+    std::vector<float> output;
+};
+OperatorBenchmarkRun OperatorBenchmarkOnce(const fasternet_operator_benchmark& benchmark);
 
 }  // namespace fasternet

@@ -197,19 +197,23 @@ private:
 // through the stack, so values neither blow up nor turn subnormal.
 float WeightScale(int fan_in) { return std::sqrt(3.0f / static_cast<float>(fan_in)); }
 
-// A random out x k weight matrix packed into panels (K = k inputs, N = out).
-AlignedBuffer RandomPanels(int k, int out, Random& random) {
+// A random out x k weight matrix packed into panels (K = k inputs, N = out); the
+// unpacked matrix goes to `unpacked` when it is given (for OperatorBenchmarkOnce).
+AlignedBuffer RandomPanels(int k, int out, Random& random, std::vector<std::vector<float>>* unpacked) {
     std::vector<float> weight(static_cast<size_t>(out) * k);
     random.Fill(weight.data(), weight.size(), WeightScale(k));
     AlignedBuffer packed(PackedPanelsSize(k, out));
     PackPanels(weight.data(), k, out, packed.data());
+    if (unpacked) unpacked->push_back(std::move(weight));
     return packed;
 }
 
 // The stacked layers of one benchmark with their buffers and weights.
 class OperatorStack {
 public:
-    explicit OperatorStack(const Problem& p) : p_(p), kernels_(*p.kernels) {
+    // unpacked: when given, receives every weight matrix in creation order, as PackPanels reads it.
+    explicit OperatorStack(const Problem& p, std::vector<std::vector<float>>* unpacked = nullptr)
+        : p_(p), kernels_(*p.kernels) {
         Random random(0x5eed0000u + static_cast<uint64_t>(p.op) * 7919u + static_cast<uint64_t>(p.channels));
         const size_t full = static_cast<size_t>(p.batch) * p.Pixels() * p.channels;
         const size_t partial = static_cast<size_t>(p.batch) * p.Pixels() * p.partial;
@@ -219,23 +223,24 @@ public:
         for (int l = 0; l < p.layers; ++l) {
             switch (p.op) {
                 case FASTERNET_OPERATOR_CONV:
-                    weights_.push_back(RandomPanels(9 * c, c, random));
+                    weights_.push_back(RandomPanels(9 * c, c, random, unpacked));
                     break;
                 case FASTERNET_OPERATOR_GROUP_CONV:
                     for (int g = 0; g < p.groups; ++g) {
-                        weights_.push_back(RandomPanels(9 * (c / p.groups), c / p.groups, random));
+                        weights_.push_back(RandomPanels(9 * (c / p.groups), c / p.groups, random, unpacked));
                     }
                     break;
                 case FASTERNET_OPERATOR_DEPTHWISE_CONV:
                     weights_.emplace_back(static_cast<size_t>(9) * c);
                     random.Fill(weights_.back().data(), weights_.back().size(), WeightScale(9));
+                    if (unpacked) unpacked->emplace_back(weights_.back().data(), weights_.back().data() + 9 * c);
                     break;
                 case FASTERNET_OPERATOR_PARTIAL_CONV:
-                    weights_.push_back(RandomPanels(9 * cp, cp, random));
+                    weights_.push_back(RandomPanels(9 * cp, cp, random, unpacked));
                     break;
                 case FASTERNET_OPERATOR_PARTIAL_CONV_POINTWISE:
-                    weights_.push_back(RandomPanels(9 * cp, cp, random));
-                    weights_.push_back(RandomPanels(c, c, random));
+                    weights_.push_back(RandomPanels(9 * cp, cp, random, unpacked));
+                    weights_.push_back(RandomPanels(c, c, random, unpacked));
                     break;
             }
         }
@@ -378,6 +383,20 @@ private:
 
 public:
     const Problem& problem() const { return p_; }
+    const AlignedBuffer& input() const { return input_; }
+
+    // The last layer's output as the whole C-channel tensor (NHWC). PConv's last layer wrote
+    // only the cp convolved channels; the other channels are the untouched input's.
+    std::vector<float> Output() const {
+        const AlignedBuffer& last = ping_pong_[(p_.layers - 1) % 2];
+        if (p_.op != FASTERNET_OPERATOR_PARTIAL_CONV) return std::vector<float>(last.data(), last.data() + input_.size());
+        std::vector<float> out(input_.data(), input_.data() + input_.size());
+        const int64_t pixels = int64_t{p_.batch} * p_.Pixels();
+        for (int64_t i = 0; i < pixels; ++i) {
+            std::copy_n(last.data() + i * p_.partial, p_.partial, out.data() + i * p_.channels);
+        }
+        return out;
+    }
 
 private:
     const Problem p_;
@@ -408,27 +427,39 @@ void ReleaseStack(std::unique_ptr<OperatorStack> stack) {
     cached_stack = std::move(stack);
 }
 
+// One run of every layer with the problem's thread count.
+void RunStack(OperatorStack& stack, int threads) {
+    if (threads <= 1) {
+        stack.Run(0, 1);
+    } else {
+#pragma omp parallel num_threads(threads)
+        stack.Run(omp_get_thread_num(), omp_get_num_threads());
+    }
+}
+
 }  // namespace
 
 void BenchmarkOperator(const fasternet_operator_benchmark& benchmark, int iterations, double* seconds) {
     const Problem problem = Validate(benchmark, iterations);
     std::unique_ptr<OperatorStack> stack = AcquireStack(problem);
-    const auto run = [&] {
-        if (problem.threads <= 1) {
-            stack->Run(0, 1);
-        } else {
-#pragma omp parallel num_threads(problem.threads)
-            stack->Run(omp_get_thread_num(), omp_get_num_threads());
-        }
-    };
-    for (int i = 0; i < problem.warmup; ++i) run();
+    for (int i = 0; i < problem.warmup; ++i) RunStack(*stack, problem.threads);
     using Clock = std::chrono::steady_clock;
     for (int i = 0; i < iterations; ++i) {
         const Clock::time_point start = Clock::now();
-        run();
+        RunStack(*stack, problem.threads);
         seconds[i] = std::chrono::duration<double>(Clock::now() - start).count();
     }
     ReleaseStack(std::move(stack));
+}
+
+OperatorBenchmarkRun OperatorBenchmarkOnce(const fasternet_operator_benchmark& benchmark) {
+    const Problem problem = Validate(benchmark, 1);
+    OperatorBenchmarkRun result;
+    OperatorStack stack(problem, &result.weights);
+    RunStack(stack, problem.threads);
+    result.input.assign(stack.input().data(), stack.input().data() + stack.input().size());
+    result.output = stack.Output();
+    return result;
 }
 
 }  // namespace fasternet
