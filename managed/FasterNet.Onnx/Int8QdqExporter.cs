@@ -355,14 +355,5 @@ public static class Int8QdqExporter
             if (_added.Add(tensor.Name))
                 _graph.Graph.Initializer.Add(tensor);
         }
-
-        private static TensorProto FloatTensor(string name, int[] shape, float[] data)
-        {
-            var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-            foreach (int dimension in shape)
-                tensor.Dims.Add(dimension);
-            tensor.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan()));
-            return tensor;
-        }
     }
 }

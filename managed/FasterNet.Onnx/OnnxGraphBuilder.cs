@@ -92,7 +92,7 @@ internal sealed class OnnxGraphBuilder(IReadOnlyDictionary<string, Tensor> state
         };
     }
 
-    private static TensorProto FloatTensor(string name, int[] shape, float[] data)
+    internal static TensorProto FloatTensor(string name, int[] shape, float[] data)
     {
         var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         foreach (int dimension in shape)
