@@ -288,8 +288,11 @@ test_managed_on() {
   local log_file="$ROOT/build/managed-$rid.log" status=0
   run_on "$rid" "$out/$exe" --filter "$filter" 2>&1 | tee "$log_file" || status=1
   local total failed
-  total="$(sed -n 's/^ *total: \([0-9]*\)/\1/p' "$log_file" | tail -1)"
-  failed="$(sed -n 's/^ *failed: \([0-9]*\)/\1/p' "$log_file" | tail -1)"
+  # The runner colours its summary when it thinks it writes to a terminal (wine's console does): drop the colour codes.
+  local summary
+  summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log_file")"
+  total="$(sed -n 's/^ *total: \([0-9]*\)/\1/p' <<<"$summary" | tail -1)"
+  failed="$(sed -n 's/^ *failed: \([0-9]*\)/\1/p' <<<"$summary" | tail -1)"
   if [ -z "$total" ] || [ "$total" -eq 0 ]; then
     echo "error: the $rid test executable ran no tests" >&2
     return 1
