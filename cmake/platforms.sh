@@ -288,9 +288,9 @@ test_managed_on() {
   local log_file="$ROOT/build/managed-$rid.log" status=0
   run_on "$rid" "$out/$exe" --filter "$filter" 2>&1 | tee "$log_file" || status=1
   local total failed
-  # The runner colours its summary when it thinks it writes to a terminal (wine's console does): drop the colour codes.
+  # Under wine the runner colours its summary and ends lines with CRLF: read it without either.
   local summary
-  summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log_file")"
+  summary="$(sed 's/\x1b\[[0-9;]*m//g; s/\r$//' "$log_file")"
   total="$(sed -n 's/^ *total: \([0-9]*\)/\1/p' <<<"$summary" | tail -1)"
   failed="$(sed -n 's/^ *failed: \([0-9]*\)/\1/p' <<<"$summary" | tail -1)"
   if [ -z "$total" ] || [ "$total" -eq 0 ]; then
