@@ -2,7 +2,9 @@
 //
 // Numerics (every bf16 set): weights and GEMM inputs rounded to bf16 (round to
 // nearest even, NaN kept as a quiet NaN), products summed in fp32, bias,
-// activation and residual in fp32, output fp32. A K pair (2q, 2q+1) is added
+// activation and residual in fp32, output fp32 (or, where the only reader is
+// the next bf16 GEMM, rounded to bf16 there: the same values that reader would
+// have rounded, in half the bytes). A K pair (2q, 2q+1) is added
 // as VDPBF16PS does it: acc += a[2q+1] * b[2q+1], then acc += a[2q] * b[2q]
 // (each product exact in fp32, each add rounded). The scalar reference set
 // follows exactly that order, so the fast sets can be tested tightly.
