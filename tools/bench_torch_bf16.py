@@ -79,9 +79,9 @@ def find_library(path):
 
 
 class FasterNetBf16:
-    """libfasternet's bf16 model over a PyTorch state_dict, run through the C ABI."""
+    """libfasternet's bf16 (or, with precision 0, fp32) model over a PyTorch state_dict, through the C ABI."""
 
-    def __init__(self, lib, cfg, state_dict, threads):
+    def __init__(self, lib, cfg, state_dict, threads, precision=PRECISION_BF16):
         self.lib = lib
         config = ModelConfig(in_channels=cfg["in_chans"], num_classes=cfg["num_classes"],
                              embed_dim=cfg["embed_dim"], num_stages=len(cfg["depths"]), n_div=cfg["n_div"],
@@ -106,7 +106,7 @@ class FasterNetBf16:
             for d, size in enumerate(array.shape):
                 t.shape[d] = size
             count += 1
-        options = ModelOptions(num_threads=threads, kernel_set=0, precision=PRECISION_BF16, max_idle_scratch_bytes=0)
+        options = ModelOptions(num_threads=threads, kernel_set=0, precision=precision, max_idle_scratch_bytes=0)
         self.model = ctypes.c_void_p()
         self.check(lib.fasternet_model_create(ctypes.byref(config), tensors, count, ctypes.byref(options),
                                               ctypes.byref(self.model)))
@@ -277,7 +277,7 @@ def main():
         if args.onednn_verbose:
             for mode in modes:
                 kinds = onednn_kernels(variant, mode)
-                listed = ", ".join(f"{k} x{n}" for k, n in kinds.most_common()) or "none logged"
+                listed = ", ".join(sorted(kinds)) or "none logged"
                 print(f"oneDNN kernels, {variant.upper()} {mode}: {listed}")
 
 
