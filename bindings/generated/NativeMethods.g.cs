@@ -260,6 +260,22 @@ internal static unsafe partial class NativeMethods
         int* layerCount);
 
     /// <summary>
+    /// fasternet_config_layers with the bytes of a model of that precision (see
+    /// fasternet_layer_info); fasternet_config_layers is this with FASTERNET_PRECISION_FLOAT32.
+    /// An unknown precision fails with FASTERNET_INVALID_ARGUMENT.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_config_layers_in_precision")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status ConfigLayersInPrecision(
+        ModelConfig* config,
+        Precision precision,
+        int height,
+        int width,
+        LayerInfo* layers,
+        int capacity,
+        int* layerCount);
+
+    /// <summary>
     /// Every tensor a state_dict must hold for the configuration, layer by layer in execution
     /// order (the order of fasternet_config_layers' first_tensor). tensor_count receives the
     /// number of tensors, also when capacity is too small or tensors is null (then
@@ -481,8 +497,15 @@ internal unsafe struct LayerTime
 /// tensor the layer reads and the one it writes (a PConv reads and writes all `dim`
 /// channels; it convolves the first ones). macs: multiply-accumulates (FLOPs = 2 x macs);
 /// parameters: conv and linear weights plus the classifier bias (batch norms fold away);
-/// activation_bytes: the fp32 activations it must read and write at least (per image),
-/// weight_bytes: its fp32 weights. Its state_dict tensors are
+/// activation_bytes: the activations it must read and write at least (per image),
+/// weight_bytes: its weights (parameters x element size, no packing padding), both at the
+/// element size each tensor has in the table's precision (fasternet_config_layers_in_precision):
+/// FLOAT32: 4 bytes everywhere.
+/// BFLOAT16: 2 bytes for the weights of the merges, PConvs, PW1s and PW2s, for PConv's
+/// output (written by the PConv, read by PW1) and for the hidden tensor (written by PW1,
+/// read by PW2); 4 bytes for the rest: the input, the residual stream (the untouched
+/// channels PW1 reads, PW2's residual and output, the merges' input and output), the
+/// embedding, the backbone norms and the head, weights included. Its state_dict tensors are
 /// tensors[first_tensor .. first_tensor + tensor_count) of fasternet_config_tensors.
 /// </summary>
 /// <remarks>

@@ -20,9 +20,13 @@ public sealed record LayerTensor(string Name, int[] Shape);
 /// <summary>
 /// One layer of the network as the native plan runs it (a row of the native layer table, one
 /// row of a profile), for one image: the tensor it reads (in) and writes (out), its
-/// multiply-accumulates, parameters (batch norms folded away), the fp32 activation bytes it
-/// must move at minimum, its weight bytes and the state_dict tensors it owns. A PConv reads and
-/// writes all of its stage's channels and convolves the first ones (its weight's shape).
+/// multiply-accumulates, parameters (batch norms folded away), the activation bytes it must move
+/// at minimum, its weight bytes and the state_dict tensors it owns. Bytes count each tensor at the
+/// element size it has in the table's precision: 4 in <see cref="Precision.Float32"/>; in
+/// <see cref="Precision.BFloat16"/>, 2 for the weights of the merges, PConvs and pointwise convs,
+/// for PConv's output and for the hidden tensor, 4 for the rest (input, residual stream, embedding,
+/// head). A PConv reads and writes all of its stage's channels and convolves the first ones (its
+/// weight's shape).
 /// </summary>
 public sealed record LayerCost(
     string Name, LayerKind Kind, int Stage, int Kernel, int Stride,
@@ -36,13 +40,17 @@ public sealed record LayerCost(
 
     /// <summary>
     /// Every layer of <paramref name="spec"/> at an input of height x width, in execution order
-    /// ("input" first), as the native runtime derives them (fasternet_config_layers).
+    /// ("input" first), as the native runtime derives them (fasternet_config_layers_in_precision), with the
+    /// bytes of a <paramref name="precision"/> model.
     /// </summary>
     /// <exception cref="InvalidModelInputException">The spec is invalid or the input too small.</exception>
-    public static IReadOnlyList<LayerCost> For(ModelSpec spec, int height = 224, int width = 224)
+    public static IReadOnlyList<LayerCost> For(ModelSpec spec, int height = 224, int width = 224,
+                                               Precision precision = Precision.Float32)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return Native.NativeModel.Layers(spec, height, width);
+        if (!Enum.IsDefined(precision))
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "unknown precision");
+        return Native.NativeModel.Layers(spec, height, width, precision);
     }
 
     /// <summary>

@@ -430,3 +430,124 @@ TEST(CApi, LayerTableRowsAreTheProfileRowsAndAddUpToTheCost) {
     ASSERT_EQ(time_count, static_cast<int32_t>(layers.size()));
     for (size_t i = 0; i < layers.size(); ++i) EXPECT_STREQ(times[i].name, layers[i].name) << i;
 }
+
+namespace {
+
+std::vector<fasternet_layer_info> LayerTableIn(const fasternet_model_config& config, fasternet_precision precision,
+                                               int height, int width) {
+    std::vector<fasternet_layer_info> layers(128);
+    int32_t count = 0;
+    EXPECT_EQ(fasternet_config_layers_in_precision(&config, precision, height, width, layers.data(),
+                                                   static_cast<int32_t>(layers.size()), &count),
+              FASTERNET_OK)
+        << fasternet_last_error();
+    layers.resize(static_cast<size_t>(count));
+    return layers;
+}
+
+// What one layer moves, listed tensor by tensor: channels x pixels of each tensor it reads or
+// writes at that tensor's element size, and its conv/linear weights (and the classifier bias)
+// at theirs. Derived from the shapes alone, not from the table's byte columns.
+struct ExpectedBytes {
+    int64_t activations = 0, weights = 0;
+};
+
+// partial_channels: the block's cp (its PConv weight's first dimension).
+ExpectedBytes BytesFromShapes(const fasternet_layer_info& layer, const std::vector<fasternet_tensor_info>& tensors,
+                              bool bf16, int64_t partial_channels) {
+    const int64_t f32 = 4, bf = 2;
+    const int64_t in_pixels = int64_t{layer.in_height} * layer.in_width;
+    const int64_t out_pixels = int64_t{layer.out_height} * layer.out_width;
+    const int64_t in_plane = layer.in_channels * in_pixels, out_plane = layer.out_channels * out_pixels;
+    // The GEMM layers of a bf16 model: bf16 weights; PConv's output and the hidden tensor are bf16.
+    const bool gemm_layer = layer.kind == FASTERNET_LAYER_MERGING || layer.kind == FASTERNET_LAYER_PARTIAL_CONV ||
+                            layer.kind == FASTERNET_LAYER_POINTWISE_EXPAND ||
+                            layer.kind == FASTERNET_LAYER_POINTWISE_PROJECT;
+    const int64_t between = bf16 ? bf : f32;  // the PConv -> PW1 and PW1 -> PW2 tensors
+    ExpectedBytes e;
+    for (int32_t t = layer.first_tensor; t < layer.first_tensor + layer.tensor_count; ++t) {
+        const fasternet_tensor_info& tensor = tensors.at(static_cast<size_t>(t));
+        const bool conv_or_linear = tensor.ndim >= 2, classifier_bias = std::string(tensor.name) == "head.bias";
+        if (!conv_or_linear && !classifier_bias) continue;  // batch norms fold away
+        int64_t count = 1;
+        for (int d = 0; d < tensor.ndim; ++d) count *= tensor.shape[d];
+        e.weights += count * (bf16 && gemm_layer ? bf : f32);
+    }
+    const int64_t cp = partial_channels, pixels = out_pixels;
+    switch (layer.kind) {
+        case FASTERNET_LAYER_PARTIAL_CONV:  // reads cp fp32 channels of the stream, writes its cp channels
+            e.activations = pixels * cp * (f32 + between);
+            break;
+        case FASTERNET_LAYER_POINTWISE_EXPAND:  // reads PConv's output and the untouched channels, writes hidden
+            e.activations = pixels * (cp * between + (layer.in_channels - cp) * f32 + layer.out_channels * between);
+            break;
+        case FASTERNET_LAYER_POINTWISE_PROJECT:  // reads hidden and the fp32 residual, writes the fp32 stream
+            e.activations = pixels * (layer.in_channels * between + 2 * layer.out_channels * f32);
+            break;
+        case FASTERNET_LAYER_HEAD:
+            e.activations = in_plane * f32;  // the logits are not counted
+            break;
+        default:  // input, embedding, merges, backbone norms: fp32 in and out
+            e.activations = (in_plane + out_plane) * f32;
+    }
+    return e;
+}
+
+}  // namespace
+
+TEST(CApi, LayerTableBytesCountEachTensorAtItsPrecisionsElementSize) {
+    for (int backbone = 0; backbone <= 1; ++backbone) {
+        const fasternet_model_config config = TinyConfig(backbone);
+        std::vector<fasternet_tensor_info> tensors(256);
+        int32_t tensor_count = 0;
+        ASSERT_EQ(fasternet_config_tensors(&config, tensors.data(), 256, &tensor_count), FASTERNET_OK);
+        tensors.resize(static_cast<size_t>(tensor_count));
+        const auto fp32 = LayerTableIn(config, FASTERNET_PRECISION_FLOAT32, 40, 56);
+        const auto bf16 = LayerTableIn(config, FASTERNET_PRECISION_BFLOAT16, 40, 56);
+        const auto plain = LayerTable(config, 40, 56);  // fasternet_config_layers: the fp32 table
+        ASSERT_EQ(bf16.size(), fp32.size());
+        ASSERT_EQ(plain.size(), fp32.size());
+        int64_t partial_channels = 0;  // the current block's cp, from its PConv's weight
+        for (size_t i = 0; i < fp32.size(); ++i) {
+            EXPECT_EQ(0, std::memcmp(&plain[i], &fp32[i], sizeof plain[i])) << plain[i].name;
+            for (const bool is_bf16 : {false, true}) {
+                const fasternet_layer_info& l = is_bf16 ? bf16[i] : fp32[i];
+                if (l.kind == FASTERNET_LAYER_PARTIAL_CONV) {
+                    partial_channels = tensors.at(static_cast<size_t>(l.first_tensor)).shape[0];
+                }
+                const ExpectedBytes e = BytesFromShapes(l, tensors, is_bf16, partial_channels);
+                SCOPED_TRACE(std::string(l.name) + (is_bf16 ? " bf16" : " fp32"));
+                EXPECT_EQ(l.activation_bytes, e.activations);
+                EXPECT_EQ(l.weight_bytes, e.weights);
+                EXPECT_GT(l.activation_bytes, 0);
+            }
+            // Everything but the bytes is the same in both precisions.
+            EXPECT_EQ(bf16[i].macs, fp32[i].macs) << fp32[i].name;
+            EXPECT_EQ(bf16[i].parameters, fp32[i].parameters) << fp32[i].name;
+            EXPECT_STREQ(bf16[i].name, fp32[i].name);
+        }
+        // Without sizes, the bf16 weights are still half-size.
+        std::vector<fasternet_layer_info> structure(128);
+        int32_t count = 0;
+        ASSERT_EQ(fasternet_config_layers_in_precision(&config, FASTERNET_PRECISION_BFLOAT16, 0, 0, structure.data(),
+                                                       128, &count),
+                  FASTERNET_OK);
+        for (int32_t i = 0; i < count; ++i) {
+            EXPECT_EQ(structure[i].weight_bytes, bf16[i].weight_bytes) << structure[i].name;
+            EXPECT_EQ(structure[i].activation_bytes, 0) << structure[i].name;
+        }
+    }
+}
+
+TEST(CApi, LayerTableRefusesAnUnknownPrecision) {
+    const fasternet_model_config config = TinyConfig();
+    std::vector<fasternet_layer_info> layers(64);
+    int32_t count = 0;
+    fasternet_precision unknown;
+    const int32_t seven = 7;  // as a C caller could pass it
+    std::memcpy(&unknown, &seven, sizeof unknown);
+    EXPECT_EQ(fasternet_config_layers_in_precision(&config, unknown, 32, 32, layers.data(), 64, &count),
+              FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("unknown precision 7"), std::string::npos)
+        << fasternet_last_error();
+}

@@ -75,11 +75,13 @@ internal static class ProfileCommand
     private static void Print(ModelProfile p)
     {
         WidenRedirectedOutput();
-        AnsiConsole.MarkupLine($"[bold]Profile of {Markup.Escape(p.Model)}[/]: batch {p.Batch}, {p.Height}x{p.Width}, " +
+        AnsiConsole.MarkupLine($"[bold]Profile of {Markup.Escape(p.Model)}[/]: precision [bold]{p.PrecisionName}[/], " +
+                               $"batch {p.Batch}, {p.Height}x{p.Width}, " +
                                $"kernel set {p.KernelSet.ToString().ToLowerInvariant()}, {p.Threads} thread(s), " +
                                $"median of {p.Iterations} runs per layer");
-        AnsiConsole.MarkupLine($"FLOPs count 2 per multiply-add, like the measured peak of [bold]{p.PeakGflops:F1} GFLOP/s[/]; " +
-                               "bytes = fp32 activations in and out plus weights (the minimum a layer must move).");
+        AnsiConsole.MarkupLine($"FLOPs count 2 per multiply-add, like the measured {p.PrecisionName} peak of " +
+                               $"[bold]{p.PeakGflops:F1} GFLOP/s[/]; bytes = {Markup.Escape(p.BytesUnit)} " +
+                               "(the minimum a layer must move).");
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("Layer")
             .AddColumn(new TableColumn("ms").RightAligned())

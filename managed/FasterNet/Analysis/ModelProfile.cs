@@ -54,6 +54,9 @@ public sealed class ModelProfile
 
     public required string Model { get; init; }
     public required KernelSet KernelSet { get; init; }
+
+    /// <summary>The model's precision: the bytes count each tensor at its element size in it (see <see cref="LayerCost"/>).</summary>
+    public Precision Precision { get; init; } = Precision.Float32;
     public required int Threads { get; init; }
     public required int Batch { get; init; }
     public required int Height { get; init; }
@@ -71,11 +74,20 @@ public sealed class ModelProfile
     /// </summary>
     public double ProfiledRunSeconds { get; init; }
 
-    /// <summary>Measured fp32 peak in GFLOP/s (2 flops per FMA lane) with the model's threads.</summary>
+    /// <summary>Measured peak of the model's precision (fp32 FMA or bf16 dot products) in GFLOP/s (2 flops per multiply-add) with the model's threads.</summary>
     public required double PeakGflops { get; init; }
 
     /// <summary>Measured triad bandwidth in GB/s with the model's threads (0 when not measured).</summary>
     public double BandwidthGigabytesPerSecond { get; init; }
+
+    /// <summary>"fp32" or "bf16", as the CLI's --precision spells it.</summary>
+    public string PrecisionName => Precision == Precision.BFloat16 ? "bf16" : "fp32";
+
+    /// <summary>What the bytes count, in this profile's precision.</summary>
+    public string BytesUnit => Precision == Precision.BFloat16
+        ? "activations in and out plus weights as a bf16 model stores them (bf16: the merges', PConvs' and " +
+          "pointwise convs' weights, PConv's output, the hidden tensor; fp32: the rest)"
+        : "fp32 activations in and out plus weights";
 
     /// <summary>Sum of the layers' median times.</summary>
     public double LayerSeconds => Layers.Sum(l => l.Seconds);
@@ -111,12 +123,13 @@ public sealed class ModelProfile
         {
             model = Model,
             kernel_set = KernelSet.ToString().ToLowerInvariant(),
+            precision = PrecisionName,
             threads = Threads,
             batch = Batch,
             height = Height,
             width = Width,
             iterations = Iterations,
-            unit = "flops = 2 per multiply-add (as the peak); bytes = fp32 activations in and out plus weights",
+            unit = $"flops = 2 per multiply-add (as the peak); bytes = {BytesUnit}",
             peak_gflops = PeakGflops,
             bandwidth_gb_per_s = BandwidthGigabytesPerSecond,
             model_seconds = ModelSeconds,

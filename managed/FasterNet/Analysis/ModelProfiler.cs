@@ -29,7 +29,8 @@ public static unsafe class ModelProfiler
         if (warmup < 0)
             throw new ArgumentOutOfRangeException(nameof(warmup), warmup, "warm-up runs cannot be negative");
         float[] input = ModelLatency.RandomInput(model.Spec, batch, height, width);
-        IReadOnlyList<LayerCost> costs = LayerCost.For(model.Spec, height, width);
+        // Bytes as this model stores its tensors (bf16 weights and block tensors in a bf16 model).
+        IReadOnlyList<LayerCost> costs = LayerCost.For(model.Spec, height, width, model.Precision);
 
         Action plainRun = ModelLatency.RunOnce(model, input, batch, height, width);
         for (int i = 0; i < warmup; i++)
@@ -74,6 +75,7 @@ public static unsafe class ModelProfiler
         {
             Model = model.Spec.Name,
             KernelSet = model.KernelSet,
+            Precision = model.Precision,
             Threads = model.Threads,
             Batch = batch,
             Height = height,

@@ -76,19 +76,24 @@ internal static unsafe class NativeModel
         return (macs, parameters);
     }
 
-    /// <summary>The native layer table at height x width, each layer with its state_dict tensors.</summary>
-    internal static IReadOnlyList<LayerCost> Layers(ModelSpec spec, int height, int width)
+    /// <summary>
+    /// The native layer table at height x width, each layer with its state_dict tensors; bytes at the element sizes
+    /// of a <paramref name="precision"/> model.
+    /// </summary>
+    internal static IReadOnlyList<LayerCost> Layers(ModelSpec spec, int height, int width,
+                                                    FasterNet.Precision precision = FasterNet.Precision.Float32)
     {
         ModelConfig config = ToNative(spec);
+        var nativePrecision = (Interop.Precision)(int)precision;
         int count = 0;
-        Status status = NativeMethods.ConfigLayers(&config, height, width, null, 0, &count);
+        Status status = NativeMethods.ConfigLayersInPrecision(&config, nativePrecision, height, width, null, 0, &count);
         if (status != Status.InvalidArgument || count == 0)
             ThrowIfFailed(status, $"layers of {spec.Name} at {height}x{width}");
         var rows = new LayerInfo[count];
         fixed (LayerInfo* table = rows)
         {
-            ThrowIfFailed(NativeMethods.ConfigLayers(&config, height, width, table, rows.Length, &count),
-                $"layers of {spec.Name} at {height}x{width}");
+            ThrowIfFailed(NativeMethods.ConfigLayersInPrecision(&config, nativePrecision, height, width, table,
+                rows.Length, &count), $"layers of {spec.Name} at {height}x{width}");
         }
         IReadOnlyList<LayerTensor> tensors = Tensors(spec);
         var layers = new List<LayerCost>(count);

@@ -51,14 +51,19 @@ void RequireNotNull(const void* pointer, const char* name) {
     if (!pointer) Fail(FASTERNET_INVALID_ARGUMENT, name, " is null");
 }
 
-void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set& set, int& threads,
-                    fasternet_precision& precision) {
+// A precision enum from a caller, read as an integer: loading an out-of-range enum is undefined behaviour.
+fasternet_precision CheckedPrecision(const fasternet_precision* field) {
     int32_t raw_precision = FASTERNET_PRECISION_FLOAT32;
-    if (options) std::memcpy(&raw_precision, &options->precision, sizeof raw_precision);
+    if (field) std::memcpy(&raw_precision, field, sizeof raw_precision);
     if (raw_precision != FASTERNET_PRECISION_FLOAT32 && raw_precision != FASTERNET_PRECISION_BFLOAT16) {
         Fail(FASTERNET_INVALID_ARGUMENT, "unknown precision ", raw_precision, " (0 = float32, 1 = bfloat16)");
     }
-    precision = static_cast<fasternet_precision>(raw_precision);
+    return static_cast<fasternet_precision>(raw_precision);
+}
+
+void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set& set, int& threads,
+                    fasternet_precision& precision) {
+    precision = CheckedPrecision(options ? &options->precision : nullptr);
     // Read the enum field as an integer: a caller may pass any value, and loading an
     // out-of-range enum is undefined behaviour.
     int32_t raw_set = FASTERNET_KERNELS_AUTO;
@@ -159,14 +164,23 @@ fasternet_status fasternet_config_cost(const fasternet_model_config* config, int
 
 fasternet_status fasternet_config_layers(const fasternet_model_config* config, int32_t height, int32_t width,
                                          fasternet_layer_info* layers, int32_t capacity, int32_t* layer_count) {
+    return fasternet_config_layers_in_precision(config, FASTERNET_PRECISION_FLOAT32, height, width, layers, capacity,
+                                                layer_count);
+}
+
+fasternet_status fasternet_config_layers_in_precision(const fasternet_model_config* config,
+                                                      fasternet_precision precision, int32_t height, int32_t width,
+                                                      fasternet_layer_info* layers, int32_t capacity,
+                                                      int32_t* layer_count) {
     return Guard([&] {
         RequireNotNull(config, "config");
         RequireNotNull(layer_count, "layer_count");
         *layer_count = 0;
+        const fasternet_precision checked_precision = CheckedPrecision(&precision);
         const fasternet::Architecture architecture(*config);
         const bool sized = height != 0 || width != 0;
-        const std::vector<fasternet::Layer> table =
-            sized ? architecture.Layers(height, width) : architecture.LayersWithoutSizes();
+        const std::vector<fasternet::Layer> table = sized ? architecture.Layers(height, width, checked_precision)
+                                                          : architecture.LayersWithoutSizes(checked_precision);
         *layer_count = static_cast<int32_t>(table.size());
         if (!layers || capacity < static_cast<int32_t>(table.size())) {
             Fail(FASTERNET_INVALID_ARGUMENT, "layers has room for ", layers ? capacity : 0,
@@ -191,7 +205,7 @@ fasternet_status fasternet_config_layers(const fasternet_model_config* config, i
                 out.activation_bytes = l.activation_bytes;
             }
             out.parameters = l.parameters;
-            out.weight_bytes = 4 * l.parameters;
+            out.weight_bytes = l.weight_bytes;
             out.first_tensor = first_tensor;
             out.tensor_count = static_cast<int32_t>(l.tensors.size());
             first_tensor += out.tensor_count;

@@ -82,21 +82,29 @@ Architecture::Architecture(const fasternet_model_config& config) : config_(confi
     }
 }
 
-std::vector<Layer> Architecture::Layers(int height, int width) const {
-    return LayersFor(MapSizesFor(height, width), height, width);
+std::vector<Layer> Architecture::Layers(int height, int width, fasternet_precision precision) const {
+    return LayersFor(MapSizesFor(height, width), height, width, precision);
 }
 
 // Names, tensors and parameters do not depend on the input size: 1x1 maps everywhere.
-std::vector<Layer> Architecture::LayersWithoutSizes() const {
+std::vector<Layer> Architecture::LayersWithoutSizes(fasternet_precision precision) const {
     MapSizes ones;
     ones.embed_h = ones.embed_w = 1;
     ones.stage_h.assign(stages_.size(), 1);
     ones.stage_w.assign(stages_.size(), 1);
-    return LayersFor(ones, 1, 1);
+    return LayersFor(ones, 1, 1, precision);
 }
 
-std::vector<Layer> Architecture::LayersFor(const MapSizes& sizes, int height, int width) const {
+std::vector<Layer> Architecture::LayersFor(const MapSizes& sizes, int height, int width,
+                                           fasternet_precision precision) const {
     const fasternet_model_config& c = config_;
+    // Element sizes as the plan stores them (model.cpp). The residual stream, the input, the
+    // embedding and the head are fp32 in every precision; a bf16 model keeps the merges', PConvs'
+    // and pointwise convs' weights as bf16 and writes PConv's output and the hidden tensor as bf16.
+    const bool bf16 = precision == FASTERNET_PRECISION_BFLOAT16;
+    constexpr int64_t kFloat = 4;
+    const int64_t block_element = bf16 ? 2 : kFloat;  // PConv's output, the hidden tensor
+    const int64_t gemm_weight_element = bf16 ? 2 : kFloat;  // merges, PConv, PW1, PW2
     std::vector<Layer> layers;
     // A layer reading in_c x in_h x in_w and writing out_c x out_h x out_w (one image).
     const auto add = [&](std::string name, fasternet_layer_kind kind, int stage, int in_c, int in_h, int in_w,
@@ -156,19 +164,22 @@ std::vector<Layer> Architecture::LayersFor(const MapSizes& sizes, int height, in
             pconv.kernel = 3;
             add_weight(pconv, prefix + "spatial_mixing.partial_conv3.weight", {st.partial_dim, st.partial_dim, 3, 3});
             // PConv touches only its cp channels: the paper's h*w*2*cp memory accesses.
-            pconv.activation_bytes = 4 * pixels * 2 * st.partial_dim;
+            pconv.activation_bytes = pixels * st.partial_dim * (kFloat + block_element);
 
             Layer& expand = add(prefix + "pw1", FASTERNET_LAYER_POINTWISE_EXPAND, s, st.dim, h, w, st.hidden_dim, h, w);
             expand.kernel = 1;
             add_weight(expand, prefix + "mlp.0.weight", {st.hidden_dim, st.dim, 1, 1});
             add_batch_norm(expand, prefix + "mlp.1.", st.hidden_dim);
-            expand.activation_bytes = 4 * pixels * (st.dim + st.hidden_dim);
+            // PConv's cp channels, the untouched dim - cp in place, the hidden tensor out.
+            expand.activation_bytes = pixels * (block_element * st.partial_dim +
+                                                kFloat * (st.dim - st.partial_dim) + block_element * st.hidden_dim);
 
             Layer& project =
                 add(prefix + "pw2", FASTERNET_LAYER_POINTWISE_PROJECT, s, st.hidden_dim, h, w, st.dim, h, w);
             project.kernel = 1;
             add_weight(project, prefix + "mlp.3.weight", {st.dim, st.hidden_dim, 1, 1});
-            project.activation_bytes = 4 * pixels * (st.hidden_dim + 2 * st.dim);  // the residual is read too
+            // The hidden tensor in; the residual read and the sum written in fp32.
+            project.activation_bytes = pixels * (block_element * st.hidden_dim + kFloat * 2 * st.dim);
         }
         if (backbone()) {
             const std::string prefix = BackboneNormPrefix(s);
@@ -187,6 +198,12 @@ std::vector<Layer> Architecture::LayersFor(const MapSizes& sizes, int height, in
         head.tensors.push_back({"head.bias", {c.num_classes}});
         head.parameters += c.num_classes;
         head.activation_bytes = 4 * plane(last_dim(), h, w);
+    }
+    for (Layer& layer : layers) {
+        const bool bf16_weights = layer.kind == FASTERNET_LAYER_MERGING || layer.kind == FASTERNET_LAYER_PARTIAL_CONV ||
+                                  layer.kind == FASTERNET_LAYER_POINTWISE_EXPAND ||
+                                  layer.kind == FASTERNET_LAYER_POINTWISE_PROJECT;
+        layer.weight_bytes = (bf16_weights ? gemm_weight_element : kFloat) * layer.parameters;
     }
     return layers;
 }

@@ -37,7 +37,8 @@ struct Layer {
     int out_c = 0, out_h = 0, out_w = 0;
     int64_t macs = 0;
     int64_t parameters = 0;
-    int64_t activation_bytes = 0;  // fp32 activations read and written, one image
+    int64_t activation_bytes = 0;  // activations read and written, one image, in the table's precision
+    int64_t weight_bytes = 0;      // its weights in the table's precision
     std::vector<ExpectedTensor> tensors;
 };
 
@@ -59,11 +60,13 @@ public:
     int last_dim() const { return stages_.back().dim; }
 
     // The network's layers at an input of height x width, in execution order: the one
-    // derivation of names, shapes, costs and tensors that everything else reads.
-    std::vector<Layer> Layers(int height, int width) const;
+    // derivation of names, shapes, costs and tensors that everything else reads. Bytes
+    // count each tensor at the element size it has in `precision` (see fasternet.h).
+    std::vector<Layer> Layers(int height, int width,
+                              fasternet_precision precision = FASTERNET_PRECISION_FLOAT32) const;
     // The same rows at 1x1 maps everywhere, for what does not depend on the input size:
-    // names, kinds, tensors, parameters.
-    std::vector<Layer> LayersWithoutSizes() const;
+    // names, kinds, tensors, parameters, weight bytes.
+    std::vector<Layer> LayersWithoutSizes(fasternet_precision precision = FASTERNET_PRECISION_FLOAT32) const;
 
     // Every tensor a state_dict must contain, in model order (no num_batches_tracked).
     std::vector<ExpectedTensor> ExpectedTensors() const;
@@ -80,7 +83,7 @@ public:
     int64_t Parameters() const;
 
 private:
-    std::vector<Layer> LayersFor(const MapSizes& sizes, int height, int width) const;
+    std::vector<Layer> LayersFor(const MapSizes& sizes, int height, int width, fasternet_precision precision) const;
 
     fasternet_model_config config_;
     std::vector<StageShape> stages_;

@@ -72,6 +72,34 @@ public class ModelProfilerTests
     }
 
     [Test]
+    public void Bf16ProfileCountsTheBf16ModelsBytesAndSaysItsPrecision()
+    {
+        ModelSpec spec = ModelSpec.FromJson(Fixtures.Path("tiny/config.json"));
+        // The reference bf16 kernels run on every CPU.
+        using FasterNetModel model = FasterNetModel.FromCheckpoint(spec, Fixtures.Path("tiny/weights.pth"),
+            new ModelOptions { Threads = 1, KernelSet = KernelSet.Reference, Precision = Precision.BFloat16 });
+        const int batch = 2;
+        ModelProfile profile = ModelProfiler.Profile(model, batch, 32, 32, iterations: 1, warmup: 0, peakGflops: AnyPeak);
+        Assert.That(profile.Precision, Is.EqualTo(Precision.BFloat16));
+        var fp32 = LayerCost.For(spec, 32, 32).ToDictionary(c => c.Name);
+        foreach (LayerCost cost in LayerCost.For(spec, 32, 32, Precision.BFloat16))
+        {
+            LayerProfile layer = profile.Layers.Single(l => l.Name == cost.Name);
+            Assert.That(layer.Bytes, Is.EqualTo(batch * cost.ActivationBytes + cost.WeightBytes), cost.Name);
+            // A bf16 model's block layers move fewer bytes than the fp32 model's; the embedding and head the same.
+            long fp32Bytes = batch * fp32[cost.Name].ActivationBytes + fp32[cost.Name].WeightBytes;
+            if (cost.Kind is LayerKind.PartialConv or LayerKind.PointwiseExpand or LayerKind.PointwiseProject
+                or LayerKind.Merging)
+                Assert.That(layer.Bytes, Is.LessThan(fp32Bytes), cost.Name);
+            else
+                Assert.That(layer.Bytes, Is.EqualTo(fp32Bytes), cost.Name);
+        }
+        using JsonDocument json = JsonDocument.Parse(profile.ToJson());
+        Assert.That(json.RootElement.GetProperty("precision").GetString(), Is.EqualTo("bf16"));
+        Assert.That(json.RootElement.GetProperty("unit").GetString(), Does.Contain("bf16"));
+    }
+
+    [Test]
     public void CsvHasTheDocumentedColumnsAndOneRowPerLayer()
     {
         using FasterNetModel model = TinyClassifier();

@@ -86,6 +86,62 @@ public class LayerTableTests
         Assert.That(structure, Has.All.Matches<LayerCost>(l => l.Macs == 0 && l.Height == 0 && l.ActivationBytes == 0));
     }
 
+    /// <summary>
+    /// The bytes one layer moves for one image, derived from its shapes alone: each tensor it reads or writes
+    /// (channels x pixels) and its conv/linear weights (and the classifier bias) at their element sizes. In a bf16
+    /// model the merges', PConvs' and pointwise convs' weights, PConv's output and the hidden tensor are bf16;
+    /// the input, the residual stream, the embedding and the head are fp32.
+    /// </summary>
+    private static (long Activations, long Weights) BytesFromShapes(LayerCost layer, bool bf16, long partialChannels)
+    {
+        const long f32 = 4, bf = 2;
+        long between = bf16 ? bf : f32;
+        bool gemmLayer = layer.Kind is LayerKind.Merging or LayerKind.PartialConv or LayerKind.PointwiseExpand
+            or LayerKind.PointwiseProject;
+        long weights = layer.Tensors.Where(t => t.Shape.Length >= 2 || t.Name == "head.bias")
+            .Sum(t => t.Shape.Aggregate(1L, (n, d) => n * d)) * (bf16 && gemmLayer ? bf : f32);
+        long inPlane = (long)layer.InChannels * layer.InHeight * layer.InWidth;
+        long outPlane = (long)layer.OutChannels * layer.Height * layer.Width;
+        long pixels = (long)layer.Height * layer.Width;
+        long activations = layer.Kind switch
+        {
+            LayerKind.PartialConv => pixels * partialChannels * (f32 + between),
+            LayerKind.PointwiseExpand => pixels * (partialChannels * between + (layer.InChannels - partialChannels) * f32
+                                                   + layer.OutChannels * between),
+            LayerKind.PointwiseProject => pixels * (layer.InChannels * between + 2 * layer.OutChannels * f32),
+            LayerKind.Head => inPlane * f32,
+            _ => (inPlane + outPlane) * f32,
+        };
+        return (activations, weights);
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void BytesCountEachTensorAtItsElementSizeInEachPrecision(string name)
+    {
+        (ModelSpec spec, int height, int width, _) = Load(name);
+        foreach (Precision precision in new[] { Precision.Float32, Precision.BFloat16 })
+        {
+            long partialChannels = 0;
+            foreach (LayerCost layer in LayerCost.For(spec, height, width, precision))
+            {
+                if (layer.Kind == LayerKind.PartialConv)
+                    partialChannels = layer.Tensors.Single().Shape[0];
+                (long activations, long weights) = BytesFromShapes(layer, precision == Precision.BFloat16, partialChannels);
+                Assert.That((layer.ActivationBytes, layer.WeightBytes), Is.EqualTo((activations, weights)),
+                    $"{layer.Name} in {precision}");
+            }
+        }
+        // The default is the fp32 table.
+        Assert.That(LayerCost.For(spec, height, width).Select(l => l.Bytes),
+            Is.EqualTo(LayerCost.For(spec, height, width, Precision.Float32).Select(l => l.Bytes)));
+    }
+
+    [Test]
+    public void AnUnknownPrecisionIsRefused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => LayerCost.For(ModelSpec.T0, 224, 224, (Precision)7));
+    }
+
     [Test]
     public void AnInputTooSmallIsAClearError()
     {
