@@ -6,10 +6,10 @@
 #   ./build.ps1 test       build, then every test (CTest + NUnit); ends with "N passed, N failed"
 #   ./build.ps1 arm64 | test-arm64 | bindings
 #   ./build.ps1 win-x64 | test-win-x64 | test-managed-arm64 | test-old-cpus | pack | cli | test-cli | test-package
-#   ./build.ps1 deploy-check | serving-client-check | test-sanitize
+#   ./build.ps1 deploy-check | serving-client-check | test-sanitize | bench-torch-bf16
 #       (cross builds and emulators: mingw-w64, qemu, wine64 from Debian; they run build.sh's implementation)
 param([ValidateSet('build', 'run', 'test', 'arm64', 'test-arm64', 'test-managed-arm64', 'bindings', 'win-x64', 'test-win-x64',
-    'test-old-cpus', 'pack', 'cli', 'test-cli', 'test-package', 'deploy-check', 'serving-client-check', 'test-sanitize')][string]$Command = 'build')
+    'test-old-cpus', 'pack', 'cli', 'test-cli', 'test-package', 'deploy-check', 'serving-client-check', 'test-sanitize', 'bench-torch-bf16')][string]$Command = 'build')
 
 $ErrorActionPreference = 'Stop'
 $Root = $PSScriptRoot
@@ -113,7 +113,7 @@ switch ($Command) {
             '--header', 'native/include/fasternet.h', '--output', 'bindings/generated/NativeMethods.g.cs')
     }
     { $_ -in 'arm64', 'test-arm64', 'test-managed-arm64', 'win-x64', 'test-win-x64', 'test-old-cpus', 'pack', 'cli', 'test-cli',
-          'test-package', 'deploy-check', 'serving-client-check', 'test-sanitize' } {
+          'test-package', 'deploy-check', 'serving-client-check', 'test-sanitize', 'bench-torch-bf16' } {
         # These cross-build and run under qemu / wine64, which only a Debian host has: one implementation, build.sh's.
         if (-not $IsLinux) { throw "./build.ps1 $Command needs a Debian host (mingw-w64, qemu-user, wine64)" }
         Invoke-Checked bash @((Join-Path $Root 'build.sh'), $Command)

@@ -173,6 +173,14 @@ check_ps1() {
   echo "build.ps1: parses, $(wc -l <<<"$ps_verbs") verbs"
 }
 
+# PyTorch's own bf16 CPU inference (Debian's python3-torch) against FasterNet's bf16 on the same weights, in
+# one process; arguments go to tools/bench_torch_bf16.py (default: every variant, 1 and 2 threads).
+bench_torch_bf16() {
+  ensure_apt python3-torch python3-numpy
+  [ -f "$NATIVE_OUT/libfasternet.so" ] || build_native
+  /usr/bin/python3 "$ROOT/tools/bench_torch_bf16.py" --library "$NATIVE_OUT/libfasternet.so" "$@"
+}
+
 main_job() {
   local cli="$BIN/fasternet"
   log "classify the sample images with the built-in Fashion-MNIST model"
@@ -208,5 +216,6 @@ case "${1:-build}" in
   test-package) test_package ;;
   test-sanitize) "$ROOT/cmake/sanitize.sh" ;;
   fuzz) shift; "$ROOT/fuzz/run.sh" "$@" ;;
-  *) echo "usage: $0 [build|run|test|arm64|test-arm64|test-managed-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-cli|test-package|check-ps1|bindings|deploy-check|serving-client-check|test-sanitize|fuzz]" >&2; exit 2 ;;
+  bench-torch-bf16) shift; bench_torch_bf16 "$@" ;;
+  *) echo "usage: $0 [build|run|test|arm64|test-arm64|test-managed-arm64|win-x64|test-win-x64|test-old-cpus|pack|cli|test-cli|test-package|check-ps1|bindings|deploy-check|serving-client-check|test-sanitize|bench-torch-bf16|fuzz]" >&2; exit 2 ;;
 esac

@@ -10,7 +10,7 @@ namespace FasterNet.Server;
 internal sealed class ModelStatistics
 {
     private readonly Counter.Child _success, _failure, _inferences, _executions, _requestUs, _queueUs, _computeUs;
-    private readonly Gauge.Child _pending;
+    private readonly Gauge.Child _pending, _inFlight;
     private readonly Histogram.Child _batchSize;
     private readonly Counter _rejections;
     private readonly string _model;
@@ -33,6 +33,8 @@ internal sealed class ModelStatistics
         _computeUs = C("nv_inference_compute_infer_duration_us", "Cumulative compute inference duration in microseconds").WithLabels(values);
         _pending = metrics.CreateGauge("nv_inference_pending_request_count",
             "Instantaneous number of pending requests awaiting execution", labels).WithLabels(values);
+        _inFlight = metrics.CreateGauge("fasternet_inference_in_flight_request_count",
+            "Requests accepted into the queue and not yet answered (waiting or executing)", labels).WithLabels(values);
         _batchSize = metrics.CreateHistogram("fasternet_inference_batch_size", "Images per native execution",
             new HistogramConfiguration { LabelNames = labels, Buckets = [1, 2, 4, 8, 16, 32, 64, 128] }).WithLabels(values);
         _rejections = metrics.CreateCounter("fasternet_inference_rejected_total",
@@ -50,6 +52,8 @@ internal sealed class ModelStatistics
     public void TakenFromQueue(int requests) => Interlocked.Add(ref _taken, requests);
 
     public void PendingChanged(int delta) => _pending.Inc(delta);
+
+    public void InFlightChanged(int delta) => _inFlight.Inc(delta);
 
     public void Rejected(string reason)
     {

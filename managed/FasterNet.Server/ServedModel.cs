@@ -221,6 +221,7 @@ public sealed class ServedModel : IDisposable
                 : RejectQueueFull();
         }
         Statistics.PendingChanged(+1);
+        Statistics.InFlightChanged(+1);
         // Taken out of the queue when the client leaves or the deadline passes: such work never runs.
         using CancellationTokenRegistration removal = work.Token.UnsafeRegister(static state =>
         {
@@ -241,6 +242,7 @@ public sealed class ServedModel : IDisposable
         }
         finally
         {
+            Statistics.InFlightChanged(-1);
             Statistics.Finished(success, start);
             removal.Dispose();
             work.DisposeTokens();

@@ -156,6 +156,29 @@ double Activate(double x, Activation activation) {
     }
 }
 
+constexpr bf16 kBf16Sentinel = 0xABCD;
+
+// The bf16 buffers of a problem run with bf16 activations: A (the a columns) handed
+// over already rounded, and/or the output taken as bf16.
+struct Bf16Io {
+    std::vector<bf16> a, c;
+};
+
+Bf16GemmArgs WithBf16Io(const Bf16Problem& p, Bf16GemmArgs bf, bool bf16_input, bool bf16_output, Bf16Io& io) {
+    if (bf16_input) {
+        io.a.resize(p.a.size());
+        for (size_t i = 0; i < p.a.size(); ++i) io.a[i] = FloatToBf16(p.a[i]);
+        bf.a_bf16 = io.a.data();
+        bf.gemm.a = nullptr;
+    }
+    if (bf16_output) {
+        io.c.assign(static_cast<size_t>(p.m) * bf.gemm.ldc, kBf16Sentinel);
+        bf.c_bf16 = io.c.data();
+        bf.gemm.c = nullptr;
+    }
+    return bf;
+}
+
 TEST(ReferenceBf16Gemm, EqualsFloat64ProductsOfTheRoundedInputsWithinFp32Accumulation) {
     std::mt19937 rng(11);
     for (Activation activation : {Activation::None, Activation::Relu, Activation::Gelu}) {
@@ -191,6 +214,29 @@ TEST(ReferenceBf16Gemm, RoundsTheActivationsBeforeMultiplying) {
     EXPECT_EQ(c[0], 1.0f);
 }
 
+TEST(ReferenceBf16Gemm, Bf16InputAndOutputGiveTheFp32PathsResultRounded) {
+    // Rounding a layer's output where the next layer would round its input changes nothing.
+    std::mt19937 rng(17);
+    for (Activation activation : {Activation::None, Activation::Relu, Activation::Gelu}) {
+        for (int k_split : {0, 6}) {
+            Bf16Problem p({.m = 9, .k = 23, .n = 19, .k_split = k_split, .bias = true, .residual = k_split > 0,
+                           .activation = activation, .padding = 2});
+            p.Fill(rng);
+            std::vector<float> c, unused;
+            ReferenceBf16Kernels()->gemm(p.Args(c));
+            Bf16Io io;
+            ReferenceBf16Kernels()->gemm(WithBf16Io(p, p.Args(unused), true, true, io));
+            const int64_t ldc = p.n + p.padding + 1;
+            for (int64_t i = 0; i < p.m; ++i) {
+                for (int64_t j = 0; j < ldc; ++j) {
+                    const bf16 expected = j < p.n ? FloatToBf16(c[i * ldc + j]) : kBf16Sentinel;
+                    ASSERT_EQ(io.c[i * ldc + j], expected) << i << "," << j << " split " << k_split;
+                }
+            }
+        }
+    }
+}
+
 class FastBf16GemmTest : public ::testing::TestWithParam<Bf16Set> {
 protected:
     void SetUp() override {
@@ -224,8 +270,71 @@ protected:
         }
     }
 
+    // The same with A given as bf16 and/or the output taken as bf16: the output may
+    // differ from the reference's by the accumulation-order bound plus one bf16 step
+    // (a sum near a rounding boundary rounds either way); columns past n stay untouched.
+    void CheckBf16Io(const Bf16Shape& shape, bool bf16_input, bool bf16_output, uint32_t seed) {
+        Bf16Problem p(shape);
+        std::mt19937 rng(seed);
+        p.Fill(rng);
+        std::vector<float> expected, actual;
+        Bf16Io expected_io, actual_io;
+        ReferenceBf16Kernels()->gemm(WithBf16Io(p, p.Args(expected), bf16_input, bf16_output, expected_io));
+        kernels_->gemm(WithBf16Io(p, p.Args(actual), bf16_input, bf16_output, actual_io));
+        const int64_t ldc = p.n + p.padding + 1;
+        for (int64_t i = 0; i < p.m; ++i) {
+            for (int64_t j = 0; j < ldc; ++j) {
+                const auto where = [&] {
+                    return ::testing::Message() << "m " << p.m << " k " << p.k << " n " << p.n << " split "
+                                                << p.k_split << " bf16 in " << bf16_input << " out " << bf16_output
+                                                << " at " << i << "," << j;
+                };
+                if (bf16_output && j >= p.n) {
+                    ASSERT_EQ(actual_io.c[i * ldc + j], kBf16Sentinel) << where();
+                    continue;
+                }
+                const float e = bf16_output ? Bf16ToFloat(expected_io.c[i * ldc + j]) : expected[i * ldc + j];
+                const float a = bf16_output ? Bf16ToFloat(actual_io.c[i * ldc + j]) : actual[i * ldc + j];
+                double tolerance = 0.0;
+                if (j < p.n) {
+                    tolerance = 4 * (p.k + 2) * std::ldexp(1.0, -24) * (p.Magnitude(i, static_cast<int>(j)) + 2) + 2e-6;
+                    if (bf16_output) tolerance += std::ldexp(std::fabs(double{e}), -7);
+                }
+                ASSERT_NEAR(a, e, tolerance) << where();
+            }
+        }
+    }
+
     const Bf16KernelSet* kernels_ = nullptr;
 };
+
+TEST_P(FastBf16GemmTest, Bf16InputsAndOutputsMatchReference) {
+    // Even K (A read in place), odd K (copied with its pad zero), A split with an fp32 a2
+    // (PW1: PConv's bf16 rows beside the untouched fp32 channels), padded rows.
+    const Activation activations[] = {Activation::None, Activation::Relu, Activation::Gelu};
+    uint32_t variant = 0;
+    for (int k : {1, 2, 7, 16, 40, 81}) {
+        for (int n : {1, 17, 40, 80}) {
+            for (int64_t m : {1, 13, 29, 197}) {
+                Bf16Shape p{.m = m, .k = k, .n = n};
+                p.k_split = variant % 3 == 0 ? (k + 3) / 4 : 0;
+                p.bias = variant % 2 == 1;
+                p.residual = (variant / 2) % 3 == 1;
+                p.activation = activations[(variant / 4) % 3];
+                p.padding = (variant / 3) % 2 ? 3 : 0;
+                CheckBf16Io(p, true, variant % 4 != 3, variant);
+                CheckBf16Io(p, variant % 2 == 0, true, variant + 1000);
+                ++variant;
+                if (HasFailure()) return;
+            }
+        }
+    }
+    // FasterNet's PW1 (bf16 PConv rows + fp32 channels -> bf16 hidden) and PW2 (bf16 hidden -> fp32 + residual).
+    CheckBf16Io({.m = 3136, .k = 40, .n = 80, .k_split = 10, .bias = true, .activation = Activation::Gelu}, true,
+                true, 1);
+    CheckBf16Io({.m = 3136, .k = 80, .n = 40, .residual = true, .padding = 16}, true, false, 2);
+    CheckBf16Io({.m = 49, .k = 1536, .n = 768, .bias = true, .activation = Activation::Relu}, true, true, 3);
+}
 
 TEST_P(FastBf16GemmTest, MatchesReferenceOnAwkwardShapes) {
     const int ks[] = {1, 2, 3, 10, 17, 40, 81};
@@ -307,6 +416,15 @@ struct Bf16ConvProblem : Bf16ConvShape {
         for (float& x : bias_values) x = d(rng);
         packed.assign(PackedBf16PanelsSize(Bf16ConvDepth(kernel, in_c), out_c), 0xFFFF);
         PackBf16ConvPanels(weight.data(), out_c, in_c, kernel, packed.data());
+    }
+
+    // The same args with the output taken as bf16 into `out_bf16` (sentinel-filled).
+    Bf16ConvArgs Bf16OutputArgs(std::vector<float>& unused, std::vector<bf16>& out_bf16) const {
+        Bf16ConvArgs bf = Args(unused);
+        out_bf16.assign(unused.size(), kBf16Sentinel);
+        bf.output_bf16 = out_bf16.data();
+        bf.conv.output = nullptr;
+        return bf;
     }
 
     Bf16ConvArgs Args(std::vector<float>& out) const {
@@ -408,6 +526,21 @@ TEST(ReferenceBf16Conv, RoundsTheActivationsBeforeMultiplying) {
     EXPECT_EQ(out[0], 1.0f);
 }
 
+TEST(ReferenceBf16Conv, Bf16OutputIsTheFp32OutputRounded) {
+    std::mt19937 rng(19);
+    Bf16ConvProblem p({.h = 7, .w = 9, .in_c = 5, .out_c = 5, .kernel = 3, .pad = 1, .in_padding = 15,
+                       .out_padding = 2, .bias = true, .activation = Activation::Gelu, .row_begin = 2, .row_end = 6});
+    p.Fill(rng);
+    std::vector<float> out, unused;
+    std::vector<bf16> out_bf16;
+    ReferenceBf16Kernels()->conv(p.Args(out));
+    ReferenceBf16Kernels()->conv(p.Bf16OutputArgs(unused, out_bf16));
+    for (size_t i = 0; i < out.size(); ++i) {
+        const bf16 expected = out[i] == Bf16Problem::kSentinel ? kBf16Sentinel : FloatToBf16(out[i]);
+        ASSERT_EQ(out_bf16[i], expected) << "at " << i;
+    }
+}
+
 class FastBf16ConvTest : public FastBf16GemmTest {
 protected:
     // Fast against reference: the same products summed in the same order, so only
@@ -435,6 +568,46 @@ protected:
         }
     }
 };
+
+TEST_P(FastBf16ConvTest, Bf16OutputMatchesReference) {
+    // PConv into a bf16 tile (the fused block), odd channel counts, partial row ranges,
+    // and a merge: within the fp32 bound plus one bf16 step; untouched values stay.
+    const Bf16ConvShape shapes[] = {
+        {.h = 14, .w = 15, .in_c = 10, .out_c = 10, .kernel = 3, .pad = 1, .in_padding = 30, .row_begin = 3,
+         .row_end = 9},
+        {.h = 7, .w = 7, .in_c = 33, .out_c = 33, .kernel = 3, .pad = 1, .in_padding = 99, .out_padding = 1,
+         .activation = Activation::Gelu},
+        {.h = 5, .w = 3, .in_c = 1, .out_c = 1, .kernel = 3, .pad = 1, .in_padding = 3, .bias = true},
+        {.h = 15, .w = 13, .in_c = 33, .out_c = 66, .kernel = 2, .stride = 2, .out_padding = 2, .bias = true,
+         .activation = Activation::Relu},
+    };
+    uint32_t seed = 200;
+    for (const Bf16ConvShape& shape : shapes) {
+        Bf16ConvProblem p(shape);
+        std::mt19937 rng(seed++);
+        p.Fill(rng);
+        std::vector<float> unused;
+        std::vector<bf16> expected, actual;
+        ReferenceBf16Kernels()->conv(p.Bf16OutputArgs(unused, expected));
+        kernels_->conv(p.Bf16OutputArgs(unused, actual));
+        for (size_t i = 0; i < expected.size(); ++i) {
+            const int64_t pixel = static_cast<int64_t>(i) / p.out_stride();
+            const int co = static_cast<int>(i % p.out_stride());
+            if (expected[i] == kBf16Sentinel) {
+                ASSERT_EQ(actual[i], kBf16Sentinel) << "pixel " << pixel << " channel " << co;
+                continue;
+            }
+            double sum, magnitude;
+            p.Exact(static_cast<int>(pixel / p.out_w), static_cast<int>(pixel % p.out_w), co, &sum, &magnitude);
+            const double e = Bf16ToFloat(expected[i]);
+            const double tolerance =
+                4 * (p.k() + 2) * std::ldexp(1.0, -24) * (magnitude + 2) + 2e-6 + std::ldexp(std::fabs(e), -7);
+            ASSERT_NEAR(Bf16ToFloat(actual[i]), e, tolerance)
+                << p.h << "x" << p.w << " in_c " << p.in_c << " kernel " << p.kernel << " at pixel " << pixel
+                << " channel " << co;
+        }
+    }
+}
 
 TEST_P(FastBf16ConvTest, PartialConvMatchesReferenceOnAwkwardShapes) {
     // 3x3/s1/p1 on cp of dim channels: T0's cp = 10, odd cp, maps narrower than a tile,

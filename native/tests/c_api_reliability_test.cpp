@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,15 +15,8 @@
 
 namespace {
 
-using fasternet::testing::VariantConfig;
-
-fasternet_model_config SmallConfig(int backbone = 0) {
-    fasternet_model_config config = VariantConfig(20, {1, 2, 1, 1}, FASTERNET_ACTIVATION_GELU);
-    config.num_classes = 7;
-    config.feature_dim = 64;
-    config.backbone = backbone;
-    return config;
-}
+using fasternet::testing::RandomInput;
+using fasternet::testing::TinyConfig;
 
 struct Model {
     fasternet_model* model = nullptr;
@@ -36,14 +28,6 @@ struct Model {
     Model& operator=(const Model&) = delete;
     ~Model() { fasternet_model_destroy(model); }
 };
-
-std::vector<float> RandomInput(size_t count, unsigned seed) {
-    std::mt19937 generator(seed);
-    std::normal_distribution<float> normal;
-    std::vector<float> input(count);
-    for (float& v : input) v = normal(generator);
-    return input;
-}
 
 struct Shape {
     int batch, height, width;
@@ -77,7 +61,7 @@ bool BitIdentical(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 TEST(CApiReliability, OutputBufferOfTheWrongSizeIsRefusedAndLeftUntouched) {
-    Model m(SmallConfig(), 1);
+    Model m(TinyConfig(), 1);
     const Shape s{2, 32, 32};
     const std::vector<float> input = RandomInput(s.input_size(), 1);
     for (const int64_t room : {int64_t{13}, int64_t{15}, int64_t{0}}) {  // expected: 2 images x 7 classes = 14
@@ -96,7 +80,7 @@ TEST(CApiReliability, OutputBufferOfTheWrongSizeIsRefusedAndLeftUntouched) {
 }
 
 TEST(CApiReliability, WrongOutputCountAndNullOutputsAreRefused) {
-    Model m(SmallConfig(1), 1);  // a backbone: four outputs
+    Model m(TinyConfig(1), 1);  // a backbone: four outputs
     const Shape s{1, 32, 32};
     const std::vector<float> input = RandomInput(s.input_size(), 2);
     std::vector<float> output(1000);
@@ -116,7 +100,7 @@ TEST(CApiReliability, WrongOutputCountAndNullOutputsAreRefused) {
 // threads (more than this machine's cores) must agree with one thread.
 TEST(CApiReliability, ThreadCountsBeyondTheCoresMatchOneThread) {
     for (int backbone = 0; backbone <= 1; ++backbone) {
-        const fasternet_model_config config = SmallConfig(backbone);
+        const fasternet_model_config config = TinyConfig(backbone);
         Model one(config, 1);
         for (const Shape s : {Shape{1, 64, 48}, Shape{3, 45, 39}, Shape{1, 224, 224}}) {
             const std::vector<float> input = RandomInput(s.input_size(), 3);
@@ -142,7 +126,7 @@ TEST(CApiReliability, ThreadCountsBeyondTheCoresMatchOneThread) {
 // 16 callers at once on one model, each cycling through different batch sizes and
 // image sizes: every result bit-identical to the same call made alone.
 TEST(CApiReliability, ThreadedSixteenCallersWithMixedShapesMatchOneCallerBitForBit) {
-    Model m(SmallConfig(), 2);
+    Model m(TinyConfig(), 2);
     const std::vector<Shape> shapes = {{1, 32, 32}, {2, 45, 39}, {3, 64, 48}, {1, 97, 61}, {4, 40, 40}};
     std::vector<std::vector<float>> inputs, expected;
     for (size_t i = 0; i < shapes.size(); ++i) {
@@ -170,7 +154,7 @@ TEST(CApiReliability, ThreadedSixteenCallersWithMixedShapesMatchOneCallerBitForB
 namespace {
 
 TEST(CApiReliability, IdleScratchIsReportedTrimmedAndBoundedByTheOption) {
-    const fasternet_model_config config = SmallConfig();
+    const fasternet_model_config config = TinyConfig();
     Model m(config, 1);
     int64_t idle_bytes = -1;
     int32_t idle_buffers = -1;

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,14 +15,8 @@
 
 namespace {
 
-using fasternet::testing::VariantConfig;
-
-fasternet_model_config TinyConfig() {
-    fasternet_model_config config = VariantConfig(20, {1, 2, 1, 1}, FASTERNET_ACTIVATION_GELU);
-    config.num_classes = 7;
-    config.feature_dim = 64;
-    return config;
-}
+using fasternet::testing::RandomInput;
+using fasternet::testing::TinyConfig;
 
 struct ModelHandle {
     fasternet_model* model = nullptr;
@@ -37,14 +30,6 @@ ModelHandle CreateRandom(const fasternet_model_config& config, int threads,
     EXPECT_EQ(fasternet_model_create_random(&config, 42, &options, &handle.model), FASTERNET_OK)
         << fasternet_last_error();
     return handle;
-}
-
-std::vector<float> RandomInput(size_t count, unsigned seed) {
-    std::mt19937 generator(seed);
-    std::normal_distribution<float> normal;
-    std::vector<float> input(count);
-    for (float& v : input) v = normal(generator);
-    return input;
 }
 
 std::vector<std::vector<float>> RunModel(const fasternet_model* model, const std::vector<float>& input, int batch,
@@ -243,7 +228,7 @@ TEST(CApi, WrongInputSizeIsAClearError) {
 
 TEST(CApi, Bf16PrecisionIsReportedAndAnUnknownPrecisionIsAClearError) {
     const fasternet_model_config config = TinyConfig();
-    fasternet_model_options options{1, FASTERNET_KERNELS_REFERENCE, FASTERNET_PRECISION_BFLOAT16};
+    fasternet_model_options options{1, FASTERNET_KERNELS_REFERENCE, FASTERNET_PRECISION_BFLOAT16, 0};
     fasternet_model* model = nullptr;
     ASSERT_EQ(fasternet_model_create_random(&config, 1, &options, &model), FASTERNET_OK) << fasternet_last_error();
     EXPECT_EQ(fasternet_model_precision(model), FASTERNET_PRECISION_BFLOAT16);

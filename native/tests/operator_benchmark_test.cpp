@@ -247,20 +247,13 @@ std::vector<double> ReferenceStack(const fasternet_operator_benchmark& b, const 
                 break;
             }
             case FASTERNET_OPERATOR_DEPTHWISE_CONV: {
+                // One input and one output channel per group; the weights are stored tap-major.
                 const std::vector<float>& w = run.weights.at(l);
-                for (int n = 0; n < s.batch; ++n)
-                    for (int yy = 0; yy < s.height; ++yy)
-                        for (int xx = 0; xx < s.width; ++xx)
-                            for (int ch = 0; ch < c; ++ch) {
-                                double sum = 0;
-                                for (int ky = 0; ky < 3; ++ky)
-                                    for (int kx = 0; kx < 3; ++kx) {
-                                        const int iy = yy + ky - 1, ix = xx + kx - 1;
-                                        if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) continue;
-                                        sum += x[s.At(n, iy, ix, ch)] * w[size_t(ky * 3 + kx) * c + ch];
-                                    }
-                                y[s.At(n, yy, xx, ch)] = sum;
-                            }
+                for (int ch = 0; ch < c; ++ch) {
+                    std::vector<float> taps(9);
+                    for (int t = 0; t < 9; ++t) taps[t] = w[size_t(t) * c + ch];
+                    ReferenceConv3x3(x, s, ch, 1, taps, 1, y, ch);
+                }
                 break;
             }
             case FASTERNET_OPERATOR_PARTIAL_CONV:

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using FasterNet.Serialization;
 
 namespace FasterNet.Data;
 
@@ -57,13 +58,7 @@ public static class IdxReader
     private static (int[] Dimensions, byte[] Data) Read(Stream stream, string source, uint expectedMagic)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (!stream.CanSeek)
-        {
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        stream = SeekableStream.Of(stream);
         try
         {
             if (!IsGzip(stream))

@@ -31,13 +31,7 @@ public static class Npy
     {
         ArgumentNullException.ThrowIfNull(stream);
         string source = sourceName ?? "<stream>";
-        if (!stream.CanSeek)
-        {
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        stream = SeekableStream.Of(stream);
         long remaining = stream.Length - stream.Position;
 
         Span<byte> preamble = stackalloc byte[12];

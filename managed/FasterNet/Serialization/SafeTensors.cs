@@ -55,13 +55,7 @@ public static class SafeTensors
 
     private static StateDict ReadCore(Stream stream, string source, out IReadOnlyDictionary<string, string> metadata)
     {
-        if (!stream.CanSeek)
-        {
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        stream = SeekableStream.Of(stream);
         long start = stream.Position;
         long fileLength = stream.Length - start;
 

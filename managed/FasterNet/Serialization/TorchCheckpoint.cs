@@ -37,13 +37,7 @@ public static class TorchCheckpoint
     {
         ArgumentNullException.ThrowIfNull(stream);
         string source = sourceName ?? "<stream>";
-        if (!stream.CanSeek)
-        {
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
-        }
+        stream = SeekableStream.Of(stream);
 
         CheckSignature(stream, source);
         ZipArchive archive;

@@ -70,17 +70,26 @@ void ReferenceBf16Gemm(const Bf16GemmArgs& bf) {
     const int pairs = Bf16PairCount(args.k);
     std::vector<float> row(2 * static_cast<size_t>(pairs), 0.0f);
     for (int64_t i = 0; i < args.m; ++i) {
-        const float* a_row = args.a + i * args.lda;
+        const float* a_row = bf.a_bf16 ? nullptr : args.a + i * args.lda;
         const float* a2_row = args.a2 ? args.a2 + i * args.lda2 : nullptr;
+        const bf16* a_bf16_row = bf.a_bf16 ? bf.a_bf16 + i * args.lda : nullptr;
         for (int kk = 0; kk < args.k; ++kk) {
-            row[kk] = RoundToBf16((a2_row && kk >= args.k_split) ? a2_row[kk - args.k_split] : a_row[kk]);
+            if (a2_row && kk >= args.k_split) {
+                row[kk] = RoundToBf16(a2_row[kk - args.k_split]);
+            } else {
+                row[kk] = a_bf16_row ? Bf16ToFloat(a_bf16_row[kk]) : RoundToBf16(a_row[kk]);
+            }
         }
         for (int j = 0; j < args.n; ++j) {
             const bf16* panel = bf.packed_b + (j / kPanelWidth) * Bf16PanelStride(args.k);
             const float sum = Bf16Dot(args.bias ? args.bias[j] : 0.0f, row.data(), panel, j % kPanelWidth, pairs);
             float value = ApplyActivation(sum, args.activation);
             if (args.residual) value += args.residual[i * args.ldr + j];
-            args.c[i * args.ldc + j] = value;
+            if (bf.c_bf16) {
+                bf.c_bf16[i * args.ldc + j] = FloatToBf16(value);
+            } else {
+                args.c[i * args.ldc + j] = value;
+            }
         }
     }
 }
@@ -106,12 +115,17 @@ void ReferenceBf16Conv(const Bf16ConvArgs& bf) {
                     for (int ci = 0; ci < args.in_c; ++ci) tap[ci] = RoundToBf16(in[ci]);
                 }
             }
-            float* out = args.output + (static_cast<int64_t>(oy) * args.out_w + ox) * args.out_pixel_stride;
+            const int64_t out = (static_cast<int64_t>(oy) * args.out_w + ox) * args.out_pixel_stride;
             for (int co = 0; co < args.out_c; ++co) {
                 const bf16* panel = bf.packed_weights + (co / kPanelWidth) * Bf16PanelStride(k);
                 const float sum =
                     Bf16Dot(args.bias ? args.bias[co] : 0.0f, window.data(), panel, co % kPanelWidth, k / 2);
-                out[co] = ApplyActivation(sum, args.activation);
+                const float value = ApplyActivation(sum, args.activation);
+                if (bf.output_bf16) {
+                    bf.output_bf16[out + co] = FloatToBf16(value);
+                } else {
+                    args.output[out + co] = value;
+                }
             }
         }
     }

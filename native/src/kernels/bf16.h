@@ -2,7 +2,9 @@
 //
 // Numerics (every bf16 set): weights and GEMM inputs rounded to bf16 (round to
 // nearest even, NaN kept as a quiet NaN), products summed in fp32, bias,
-// activation and residual in fp32, output fp32. A K pair (2q, 2q+1) is added
+// activation and residual in fp32, output fp32 (or, where the only reader is
+// the next bf16 GEMM, rounded to bf16 there: the same values that reader would
+// have rounded, in half the bytes). A K pair (2q, 2q+1) is added
 // as VDPBF16PS does it: acc += a[2q+1] * b[2q+1], then acc += a[2q] * b[2q]
 // (each product exact in fp32, each add rounded). The scalar reference set
 // follows exactly that order, so the fast sets can be tested tightly.
@@ -62,9 +64,17 @@ inline int64_t Bf16PanelStride(int k) { return int64_t{Bf16PairCount(k)} * 2 * k
 void PackBf16Panels(const float* weight, int k, int n, bf16* packed);
 
 // A bf16 GEMM: GemmArgs with packed_b unused and the weights in packed_b.
+//
+// Activations may stay bf16 between two layers (half the bytes of fp32): a_bf16
+// replaces gemm.a (columns [0, k_split), or all of K without a2), already rounded,
+// row stride gemm.lda; c_bf16 replaces gemm.c: the fp32 result (bias, activation,
+// residual) rounded to bf16 as FloatToBf16 does, row stride gemm.ldc. Rounding a
+// layer's output where the next layer would round its input gives the same values.
 struct Bf16GemmArgs {
     GemmArgs gemm;
     const bf16* packed_b = nullptr;  // PackedBf16PanelsSize(k, n) values
+    const bf16* a_bf16 = nullptr;
+    bf16* c_bf16 = nullptr;
 };
 
 // Input channels per tap in a bf16 conv's K: in_c rounded up to even.
@@ -78,9 +88,11 @@ inline int Bf16ConvDepth(int kernel, int in_c) { return kernel * kernel * Bf16Ta
 void PackBf16ConvPanels(const float* weight, int out_c, int in_c, int kernel, bf16* packed);
 
 // A bf16 conv: ConvArgs with packed_weights unused and the weights in packed_weights.
+// output_bf16, when given, replaces conv.output: the result rounded to bf16 (as c_bf16 above).
 struct Bf16ConvArgs {
     ConvArgs conv;
     const bf16* packed_weights = nullptr;  // PackedBf16PanelsSize(Bf16ConvDepth(kernel, in_c), out_c) values
+    bf16* output_bf16 = nullptr;
 };
 
 struct Bf16KernelSet {

@@ -333,6 +333,7 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
         bf16_kernels_ = Bf16KernelsFor(set);
     }
     const bool bf16 = bf16_kernels_ != nullptr;
+    bf16_block_activations_ = bf16;
     const fasternet_model_config& config = architecture.config();
     embed_ = FoldConvBatchNorm(sd, "patch_embed.proj.weight", "patch_embed.norm.", config.in_channels,
                                config.embed_dim, config.patch_size, config.patch_stride);
@@ -384,19 +385,25 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
 
 Model::~Model() = default;
 
-void Model::RunGemm(const GemmArgs& args, const bf16* bf16_weights, int first_column) const {
+void Model::RunGemm(const GemmArgs& args, const bf16* bf16_weights, int first_column, Bf16Activations io) const {
     if (!bf16_weights) return kernels_->gemm(args);
     Bf16GemmArgs bf;
     bf.gemm = args;
     bf.gemm.packed_b = nullptr;
     bf.packed_b = bf16_weights + first_column / kPanelWidth * Bf16PanelStride(args.k);
+    bf.a_bf16 = io.a;
+    bf.c_bf16 = io.c;
+    if (io.a) bf.gemm.a = nullptr;
+    if (io.c) bf.gemm.c = nullptr;
     bf16_kernels_->gemm(bf);
 }
 
-void Model::RunGemmColumnShare(const GemmArgs& args, const bf16* bf16_weights, int thread, int threads) const {
+void Model::RunGemmColumnShare(const GemmArgs& args, const bf16* bf16_weights, int thread, int threads,
+                               Bf16Activations io) const {
     int first, count;
     ColumnShare(args.n, thread, threads, first, count);
-    if (count > 0) RunGemm(GemmColumns(args, first, count), bf16_weights, first);
+    if (io.c) io.c += first;
+    if (count > 0) RunGemm(GemmColumns(args, first, count), bf16_weights, first, io);
 }
 
 // Splits one GEMM over threads: by rows when there are enough, else by 16-column panels.
@@ -414,26 +421,30 @@ void Model::RunGemmShare(const GemmArgs& args, const bf16* bf16_weights, int thr
     RunGemm(part, bf16_weights, 0);
 }
 
-void Model::RunLinear(const PackedLinear& layer, const GemmArgs& args) const {
-    RunGemm(args, layer.bf16_weights.size() ? layer.Bf16Weights() : nullptr, 0);
+void Model::RunLinear(const PackedLinear& layer, const GemmArgs& args, Bf16Activations io) const {
+    RunGemm(args, layer.bf16_weights.size() ? layer.Bf16Weights() : nullptr, 0, io);
 }
 
-void Model::RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const {
-    RunGemmColumnShare(args, layer.bf16_weights.size() ? layer.Bf16Weights() : nullptr, thread, threads);
+void Model::RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads,
+                                 Bf16Activations io) const {
+    RunGemmColumnShare(args, layer.bf16_weights.size() ? layer.Bf16Weights() : nullptr, thread, threads, io);
 }
 
-void Model::RunConv(const PackedConv& conv, const ConvArgs& args, int first_column) const {
+void Model::RunConv(const PackedConv& conv, const ConvArgs& args, int first_column, bf16* output_bf16) const {
     if (!conv.bf16_weights.size()) return kernels_->conv(args);
     Bf16ConvArgs bf;
     bf.conv = args;
     bf.conv.packed_weights = nullptr;
+    bf.output_bf16 = output_bf16;
+    if (output_bf16) bf.conv.output = nullptr;
     bf.packed_weights =
         conv.Bf16Weights() + first_column / kPanelWidth * Bf16PanelStride(Bf16ConvDepth(conv.kernel, conv.in_c));
     bf16_kernels_->conv(bf);
 }
 
 // Runs this thread's share of a conv's output channels (the args' rows).
-void Model::RunConvColumnShare(const PackedConv& conv, const ConvArgs& args, int thread, int threads) const {
+void Model::RunConvColumnShare(const PackedConv& conv, const ConvArgs& args, int thread, int threads,
+                               bf16* output_bf16) const {
     int first, count;
     ColumnShare(args.out_c, thread, threads, first, count);
     if (count <= 0) return;
@@ -442,7 +453,7 @@ void Model::RunConvColumnShare(const PackedConv& conv, const ConvArgs& args, int
     part.packed_weights += static_cast<size_t>(first) * args.kernel * args.kernel * args.in_c;
     if (part.bias) part.bias += first;
     part.output += first;
-    RunConv(conv, part, first);
+    RunConv(conv, part, first, output_bf16 ? output_bf16 + first : nullptr);
 }
 
 std::vector<int64_t> Model::OutputShape(int batch, int height, int width, int index) const {
@@ -495,7 +506,8 @@ std::shared_ptr<Model::Plan> Model::MakePlan(int batch, int height, int width) c
             shared_partial = std::max(shared_partial, pixels * st.partial_dim);
             shared_hidden = std::max(shared_hidden, pixels * HiddenStride(st.hidden_dim));
         }
-        const double row_bytes = Product({double(w), double(HiddenStride(st.hidden_dim)), 4.0});
+        const double hidden_bytes = bf16_block_activations_ ? sizeof(bf16) : sizeof(float);
+        const double row_bytes = Product({double(w), double(HiddenStride(st.hidden_dim)), hidden_bytes});
         // Equal tiles: 14 rows at most 11 per tile run as 7 + 7, not 11 + 3.
         const int max_rows = static_cast<int>(std::clamp(BlockTileBytes() / row_bytes, 1.0, double(h)));
         const int tiles = (h + max_rows - 1) / max_rows;
@@ -780,6 +792,7 @@ void Model::AddBlockStep(Plan& plan, size_t stage, size_t block_index, int h, in
     const StageShape& shape = stages_[stage].shape;
     const int64_t tile_pixels = int64_t{plan.tile_rows[stage]} * w;
     const Activation activation = architecture_.activation();
+    const bool bf16_activations = bf16_block_activations_;
     plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0,
                           [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
                                                      Profiler* timer) {
@@ -796,13 +809,24 @@ void Model::AddBlockStep(Plan& plan, size_t stage, size_t block_index, int h, in
                 const int row_begin = static_cast<int>(first / w);
                 const int row_end = static_cast<int>((first + pixels - 1) / w) + 1;
                 const ConvArgs pc = PartialConvArgs(block, shape, image, h, w, partial_tile, row_begin, row_end);
-                Profiler::Run(timer, 0, [&] { RunConv(block.partial_conv, pc); });
-                const GemmArgs expand = ExpandArgs(block, shape, activation, pixels,
-                                                   partial_tile + (first - int64_t{row_begin} * w) * cp,
+                const int64_t tile_offset = (first - int64_t{row_begin} * w) * cp;
+                const GemmArgs expand = ExpandArgs(block, shape, activation, pixels, partial_tile + tile_offset,
                                                    image + first * dim, hidden_tile);
-                Profiler::Run(timer, 1, [&] { RunLinear(block.expand, expand); });
                 const GemmArgs project =
                     ProjectArgs(block, shape, pixels, hidden_tile, image + first * dim, out_image + first * dim);
+                if (bf16_activations) {
+                    // PConv's rows and the hidden tile as bf16, in the first halves of the fp32 tiles.
+                    bf16* partial = reinterpret_cast<bf16*>(partial_tile);
+                    bf16* hidden = reinterpret_cast<bf16*>(hidden_tile);
+                    Profiler::Run(timer, 0, [&] {
+                        RunConv(block.partial_conv, pc, 0, partial - int64_t{row_begin} * w * cp);
+                    });
+                    Profiler::Run(timer, 1, [&] { RunLinear(block.expand, expand, {partial + tile_offset, hidden}); });
+                    Profiler::Run(timer, 2, [&] { RunLinear(block.project, project, {hidden, nullptr}); });
+                    continue;
+                }
+                Profiler::Run(timer, 0, [&] { RunConv(block.partial_conv, pc); });
+                Profiler::Run(timer, 1, [&] { RunLinear(block.expand, expand); });
                 Profiler::Run(timer, 2, [&] { RunLinear(block.project, project); });
             }
         });
@@ -816,6 +840,7 @@ void Model::AddSplitBlockStep(Plan& plan, size_t stage, size_t block_index, int 
     const PackedBlock& block = stages_[stage].blocks[block_index];
     const StageShape& shape = stages_[stage].shape;
     const Activation activation = architecture_.activation();
+    const bool bf16_activations = bf16_block_activations_;
     plan.steps.push_back({FASTERNET_LAYER_PARTIAL_CONV, true, 0,
                           [=, &plan, &block, &shape](const StepContext& context, int thread, int threads,
                                                      Profiler* timer) {
@@ -824,21 +849,29 @@ void Model::AddSplitBlockStep(Plan& plan, size_t stage, size_t block_index, int 
         float* y = plan.Activation(context, 1 - current);
         float* partial = context.base + plan.shared_partial;
         float* hidden = context.base + plan.shared_hidden;
+        // bf16 models: both shared tensors as bf16, in the first halves of their fp32 space.
+        bf16* partial_bf16 = bf16_activations ? reinterpret_cast<bf16*>(partial) : nullptr;
+        bf16* hidden_bf16 = bf16_activations ? reinterpret_cast<bf16*>(hidden) : nullptr;
         Profiler::Run(timer, 0, [&] {
             for (int n = 0; n < plan.batch; ++n) {
+                const int64_t offset = n * image_size * shape.partial_dim;
                 RunConvColumnShare(block.partial_conv,
                                    PartialConvArgs(block, shape, x + n * image_size * shape.dim, h, w,
-                                                   partial + n * image_size * shape.partial_dim, 0, h),
-                                   thread, threads);
+                                                   partial + offset, 0, h),
+                                   thread, threads, bf16_activations ? partial_bf16 + offset : nullptr);
             }
         });
 #pragma omp barrier
         const int64_t pixels = plan.batch * image_size;
         const GemmArgs expand = ExpandArgs(block, shape, activation, pixels, partial, x, hidden);
-        Profiler::Run(timer, 1, [&] { RunLinearColumnShare(block.expand, expand, thread, threads); });
+        Profiler::Run(timer, 1, [&] {
+            RunLinearColumnShare(block.expand, expand, thread, threads, {partial_bf16, hidden_bf16});
+        });
 #pragma omp barrier
         const GemmArgs project = ProjectArgs(block, shape, pixels, hidden, x, y);
-        Profiler::Run(timer, 2, [&] { RunLinearColumnShare(block.project, project, thread, threads); });
+        Profiler::Run(timer, 2, [&] {
+            RunLinearColumnShare(block.project, project, thread, threads, {hidden_bf16, nullptr});
+        });
     }});
 }
 

@@ -52,6 +52,13 @@ struct PackedStage {
     AlignedBuffer norm_scale, norm_shift;  // backbone mode: the stage's output norm
 };
 
+// bf16 models: a layer's A input and/or output kept in bf16 between two layers
+// (Bf16GemmArgs::a_bf16 / c_bf16), already offset to the part a call runs.
+struct Bf16Activations {
+    const bf16* a = nullptr;
+    bf16* c = nullptr;
+};
+
 struct Scratch;
 class Profiler;
 
@@ -106,15 +113,19 @@ private:
                  Profiler* profiler, const volatile int32_t* cancel_flag = nullptr) const;
     // A GEMM on fp32 panels (args.packed_b), or on the bf16 kernels when bf16_weights is given;
     // args cover columns [first_column, first_column + args.n) of the weights.
-    void RunGemm(const GemmArgs& args, const bf16* bf16_weights, int first_column) const;
-    void RunGemmColumnShare(const GemmArgs& args, const bf16* bf16_weights, int thread, int threads) const;
+    void RunGemm(const GemmArgs& args, const bf16* bf16_weights, int first_column, Bf16Activations io = {}) const;
+    void RunGemmColumnShare(const GemmArgs& args, const bf16* bf16_weights, int thread, int threads,
+                            Bf16Activations io = {}) const;
     void RunGemmShare(const GemmArgs& args, const bf16* bf16_weights, int thread, int threads) const;
     // A layer on the bf16 kernels when it has bf16 weights.
-    void RunLinear(const PackedLinear& layer, const GemmArgs& args) const;
-    void RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads) const;
-    // Output channels [first_column, first_column + args.out_c) of `conv`, the same way.
-    void RunConv(const PackedConv& conv, const ConvArgs& args, int first_column = 0) const;
-    void RunConvColumnShare(const PackedConv& conv, const ConvArgs& args, int thread, int threads) const;
+    void RunLinear(const PackedLinear& layer, const GemmArgs& args, Bf16Activations io = {}) const;
+    void RunLinearColumnShare(const PackedLinear& layer, const GemmArgs& args, int thread, int threads,
+                              Bf16Activations io = {}) const;
+    // Output channels [first_column, first_column + args.out_c) of `conv`, the same way
+    // (into output_bf16 as bf16 when given).
+    void RunConv(const PackedConv& conv, const ConvArgs& args, int first_column = 0, bf16* output_bf16 = nullptr) const;
+    void RunConvColumnShare(const PackedConv& conv, const ConvArgs& args, int thread, int threads,
+                            bf16* output_bf16 = nullptr) const;
     std::unique_ptr<Scratch> AcquireScratch(size_t floats) const;
     void ReleaseScratch(std::unique_ptr<Scratch> scratch) const;
 
@@ -124,6 +135,9 @@ private:
     int num_threads_;
     fasternet_precision precision_;
     const Bf16KernelSet* bf16_kernels_ = nullptr;  // bf16 models: runs every layer that has bf16 weights
+    // bf16 models: PConv's output and the hidden tensor (each read only by the next GEMM)
+    // are stored as bf16, half the bytes; the residual stream stays fp32.
+    bool bf16_block_activations_ = false;
     PackedConv embed_;
     std::vector<PackedStage> stages_;
     PackedLinear pre_head_;  // 1x1 conv to feature_dim, activation

@@ -11,7 +11,8 @@
 // pixels need no bounds checks and pixels tile across output rows in full
 // tiles (a 7x7 map as 13 + 12 + 12 + 12). Blocking: pixel blocks of about
 // 64 KB of K per panel-group pass, as the GEMM's row blocks. Epilogue: bias,
-// activation, masked store (channels >= out_c within the pixel stride untouched).
+// activation, masked store (channels >= out_c within the pixel stride untouched),
+// fp32 or rounded to bf16 (output_bf16).
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -84,12 +85,13 @@ void Conv(const Bf16ConvArgs& bf) {
     const TapLayout layout{args.kernel * args.kernel, tap_channels / 2, offsets.data()};
 
     // Output pixel p (= oy * out_w + ox) is GEMM row p.
-    GemmArgs out;
-    out.n = args.out_c;
-    out.bias = args.bias;
-    out.activation = args.activation;
-    out.c = args.output;
-    out.ldc = args.out_pixel_stride;
+    TileOutput out;
+    out.gemm.n = args.out_c;
+    out.gemm.bias = args.bias;
+    out.gemm.activation = args.activation;
+    out.gemm.c = args.output;
+    out.gemm.ldc = args.out_pixel_stride;
+    out.c_bf16 = bf.output_bf16;
     const bf16* base = copy.data();
     const int64_t row_step = int64_t{args.stride} * copy_w * tap_channels;
     const int64_t column_step = int64_t{args.stride} * tap_channels;
