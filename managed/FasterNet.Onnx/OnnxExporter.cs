@@ -34,9 +34,20 @@ public static class OnnxExporter
         Build(spec, stateDict).ToByteArray();
 
     /// <summary>The ONNX model as protobuf objects.</summary>
-    public static ModelProto Build(ModelSpec spec, IReadOnlyDictionary<string, Tensor> stateDict)
+    public static ModelProto Build(ModelSpec spec, IReadOnlyDictionary<string, Tensor> stateDict) =>
+        Build(spec, stateDict, out _);
+
+    /// <summary>
+    /// The ONNX model, and for every node the name of the layer-table row it belongs to (e.g.
+    /// "stages.6.blocks.0.spatial_mixing.partial_conv3" -> "stages.6.blocks.0.pconv"), so a per-node
+    /// profile of ONNX Runtime can be set beside FasterNet's per-layer one.
+    /// </summary>
+    public static ModelProto Build(ModelSpec spec, IReadOnlyDictionary<string, Tensor> stateDict,
+                                   out IReadOnlyDictionary<string, string> nodeLayers)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        var layerOfNode = new Dictionary<string, string>(StringComparer.Ordinal);
+        nodeLayers = layerOfNode;
         StateDictLayout.Check(spec, stateDict);
         var graph = new OnnxGraphBuilder(stateDict);
         graph.Graph.Name = $"fasternet_{spec.Name}";
@@ -46,6 +57,14 @@ public static class OnnxExporter
         // the layer's state_dict tensors, so the exporter holds no second copy of the network's shape.
         string x = InputName, blockInput = InputName;
         foreach (LayerCost layer in LayerCost.Structure(spec))
+        {
+            int firstNode = graph.Graph.Node.Count;
+            AddLayer(layer);
+            for (int i = firstNode; i < graph.Graph.Node.Count; i++)
+                layerOfNode[graph.Graph.Node[i].Name] = layer.Name;
+        }
+
+        void AddLayer(LayerCost layer)
         {
             switch (layer.Kind)
             {

@@ -20,7 +20,15 @@ public sealed class OrtPeer : IDisposable
     private BoundBuffers? _bound;
 
     /// <summary>Loads a serialized ONNX model (e.g. from <see cref="OnnxExporter.ToBytes"/>).</summary>
-    public OrtPeer(byte[] onnxModel, int threads)
+    public OrtPeer(byte[] onnxModel, int threads) : this(onnxModel, threads, profilePrefix: null)
+    {
+    }
+
+    /// <summary>
+    /// As above; with <paramref name="profilePrefix"/>, ONNX Runtime's own profiler records every
+    /// node's kernel time until <see cref="EndProfiling"/> (a JSON trace named after the prefix).
+    /// </summary>
+    public OrtPeer(byte[] onnxModel, int threads, string? profilePrefix)
     {
         ArgumentNullException.ThrowIfNull(onnxModel);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
@@ -35,6 +43,11 @@ public sealed class OrtPeer : IDisposable
         // Workers still spin between operators inside a run, but not after it returns: otherwise
         // they keep a core busy for milliseconds, which a service (or a runtime timed next) pays for.
         options.AddSessionConfigEntry("session.force_spinning_stop", "1");
+        if (profilePrefix is not null)
+        {
+            options.EnableProfiling = true;
+            options.ProfileOutputPathPrefix = profilePrefix;
+        }
         _session = new InferenceSession(onnxModel, options);
         _outputNames = _session.OutputNames.ToArray();
         _inputChannels = _session.InputMetadata[OnnxExporter.InputName].Dimensions[1];
@@ -99,6 +112,9 @@ public sealed class OrtPeer : IDisposable
         }
         return outputs;
     }
+
+    /// <summary>Stops ONNX Runtime's profiler (see the constructor) and returns the path of its JSON trace.</summary>
+    public string EndProfiling() => _session.EndProfiling();
 
     public void Dispose()
     {

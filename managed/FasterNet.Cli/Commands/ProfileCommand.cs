@@ -25,17 +25,37 @@ internal static class ProfileCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs first", DefaultValueFactory = _ => 3 };
         var csv = new Option<FileInfo?>("--csv") { Description = "Also write the per-layer table to this CSV file" };
         var json = CommonOptions.Json();
+        var peer = new Option<string>("--peer")
+        {
+            Description = "none, or onnxruntime: also profile ONNX Runtime per node (its own profiler) and print both per layer",
+            DefaultValueFactory = _ => "none",
+        };
+        var rounds = new Option<int>("--rounds")
+        {
+            Description = "With --peer: alternate FasterNet's and ONNX Runtime's profiled runs in this many rounds of -n runs each",
+            DefaultValueFactory = _ => 4,
+        };
         var command = new Command("profile",
             "Per-layer profile: time share, FLOPs, bytes, intensity, GFLOP/s and % of the measured peak")
         {
-            model, config, weights, batch, threads, isa, precision, size, iterations, warmup, csv, json,
+            model, config, weights, batch, threads, isa, precision, size, iterations, warmup, csv, json, peer, rounds,
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
             ModelSpec spec = CommonOptions.ResolveSpec(result, model, config, weights);
+            string peerName = result.GetValue(peer)!;
+            if (peerName is not ("none" or "onnxruntime"))
+                throw new ArgumentException($"--peer must be none or onnxruntime, not '{peerName}'");
             using FasterNetModel network = CommonOptions.LoadModel(spec, result.GetValue(weights), result.GetValue(threads),
                 result.GetValue(isa)!, result.GetValue(precision)!);
             int side = result.GetValue(size);
+            if (peerName == "onnxruntime")
+            {
+                var (stateDict, _) = Benchmarking.WeightsSource.Load(spec, result.GetValue(weights), seed: 0);
+                PeerProfileTable.Run(network, stateDict, result.GetValue(batch), side, result.GetValue(iterations),
+                    result.GetValue(warmup), result.GetValue(rounds));
+                return 0;
+            }
             ModelProfile profile = ModelProfiler.Profile(network, result.GetValue(batch), side, side,
                 result.GetValue(iterations), result.GetValue(warmup));
             if (result.GetValue(csv) is FileInfo file)

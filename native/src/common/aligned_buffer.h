@@ -1,11 +1,17 @@
-// A 64-byte aligned float buffer: cache-line and AVX-512 aligned.
+// A 64-byte aligned float buffer: cache-line and AVX-512 aligned. Buffers of at least one
+// transparent huge page (Linux) are aligned to it and marked for huge pages: the weights of a
+// late FasterNet stage stream megabytes per layer, a 4 KB TLB entry per 64 cache lines.
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #ifdef _WIN32
 #include <malloc.h>
+#else
+#include <sys/mman.h>
 #endif
 
 namespace fasternet {
@@ -18,6 +24,42 @@ inline void* AlignedAllocate(size_t alignment, size_t bytes) {
 #else
     return std::aligned_alloc(alignment, bytes);
 #endif
+}
+
+// The transparent huge page size (Linux sysfs), or 0 when there is none or
+// FASTERNET_HUGE_PAGES=0 turns them off.
+inline size_t HugePageBytes() {
+#ifdef _WIN32
+    return 0;
+#else
+    static const size_t bytes = [] {
+        const char* setting = std::getenv("FASTERNET_HUGE_PAGES");
+        if (setting && std::strcmp(setting, "0") == 0) return size_t{0};
+        size_t value = 0;
+        if (FILE* file = std::fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r")) {
+            unsigned long long read = 0;
+            if (std::fscanf(file, "%llu", &read) == 1) value = static_cast<size_t>(read);
+            std::fclose(file);
+        }
+        // A power of two of a sane size, or nothing.
+        return value >= 4096 && value <= (size_t{1} << 30) && (value & (value - 1)) == 0 ? value : size_t{0};
+    }();
+    return bytes;
+#endif
+}
+
+// 64-byte aligned; whole huge pages (with the kernel asked to back them so) from one huge page up.
+inline void* AllocateBuffer(size_t bytes) {
+    const size_t huge = HugePageBytes();
+    if (huge == 0 || bytes < huge) return AlignedAllocate(64, bytes);
+    const size_t rounded = (bytes + huge - 1) / huge * huge;
+    void* p = AlignedAllocate(huge, rounded);
+#ifndef _WIN32
+#ifdef MADV_HUGEPAGE
+    if (p) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without it the memory is still fine
+#endif
+#endif
+    return p;
 }
 
 inline void AlignedFree(void* p) {
@@ -57,7 +99,7 @@ public:
         size_ = 0;
         if (count == 0) return;
         const size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
-        data_ = static_cast<float*>(AlignedAllocate(64, bytes));
+        data_ = static_cast<float*>(AllocateBuffer(bytes));
         if (!data_) throw std::bad_alloc();
         size_ = count;
     }
