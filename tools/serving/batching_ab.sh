@@ -3,17 +3,10 @@
 # threads = those cores, wrk alone on core 0, c=32, ROUNDS times (off, on, off, on, ...), after WARM s of untimed
 # load per server. Prints images/s, latency percentiles, mean batch and server CPU per image per point.
 # Needs ./build.sh first. Bounded: ROUNDS x 2 x (WARM + DURATION + start-up) seconds.
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-source "$ROOT/cmake/common.sh"
-ensure_apt wrk
-CLI="$ROOT/artifacts/bin/fasternet"
-TOOLS="$ROOT/tools/serving"
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 ROUNDS="${ROUNDS:-2}" WARM="${WARM:-15}" DURATION="${DURATION:-10}" PORT="${PORT:-18300}" C="${C:-32}"
 CORES="$(nproc)"
 [ "$CORES" -gt 1 ] || { echo "needs 2 cores or more (client and server on separate cores)"; exit 1; }
-WORK="$(mktemp -d)"
-trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($CORES cores); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
 SCPUS="1-$((CORES - 1))" THREADS="$((CORES - 1))"

@@ -3,15 +3,9 @@
 # the built-in model and T0, batching off and on, concurrency 1/8/32/64; then one overload run with hey
 # (status breakdown). Bounded: DURATION seconds per point (default 10) after WARM seconds of untimed load per
 # server (default 15). Needs ./build.sh first.
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-source "$ROOT/cmake/common.sh"
-ensure_apt wrk hey
-CLI="$ROOT/artifacts/bin/fasternet"
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 DURATION="${DURATION:-10}"
 WARM="${WARM:-15}"
-WORK="$(mktemp -d)"
-trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 serve() { # name model-args... ; starts the server and waits until ready
   "$CLI" serve --http-port 18080 --grpc-port 18081 "$@" > "$WORK/server.log" 2>&1 &

@@ -3,15 +3,8 @@
 # RUNS times. Per run: the status breakdown (only 200 and 503 expected) and latency percentiles of ACCEPTED (200)
 # and refused (503) requests separately (hey's per-request CSV), then the server's RSS (flat across runs = no leak).
 # Needs ./build.sh first. Bounded: WARM + RUNS x DURATION seconds.
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-source "$ROOT/cmake/common.sh"
-ensure_apt wrk hey
-CLI="$ROOT/artifacts/bin/fasternet"
-TOOLS="$ROOT/tools/serving"
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 RUNS="${RUNS:-2}" WARM="${WARM:-15}" DURATION="${DURATION:-10}" PORT="${PORT:-18290}"
-WORK="$(mktemp -d)"
-trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($(nproc) cores); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
 "$CLI" serve --model t0 --http-port "$PORT" --grpc-port -1 --max-batch-size 16 --max-queue-delay-us 2000 \

@@ -8,16 +8,9 @@
 # against the library's batch 16), and in the shared layout c=32 with one executor per core.
 # Server CPU per image comes from /proc (cpu_by_thread.py): exec = executor + OpenMP threads, io = thread pool.
 # Needs ./build.sh first. Bounded: about ROUNDS x 4 minutes.
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-source "$ROOT/cmake/common.sh"
-ensure_apt wrk
-CLI="$ROOT/artifacts/bin/fasternet"
-TOOLS="$ROOT/tools/serving"
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 ROUNDS="${ROUNDS:-3}" WARM="${WARM:-15}" DURATION="${DURATION:-10}" PORT="${PORT:-18280}"
 CORES="$(nproc)"
-WORK="$(mktemp -d)"
-trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($CORES cores); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
