@@ -262,13 +262,14 @@ internal static unsafe partial class NativeMethods
     /// <summary>
     /// fasternet_config_layers with the bytes of a model of that precision (see
     /// fasternet_layer_info); fasternet_config_layers is this with FASTERNET_PRECISION_FLOAT32.
-    /// An unknown precision fails with FASTERNET_INVALID_ARGUMENT.
+    /// precision is a fasternet_precision value passed as an integer, so that any value a caller sends is
+    /// defined behaviour; an unknown one fails with FASTERNET_INVALID_ARGUMENT.
     /// </summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_config_layers_in_precision")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status ConfigLayersInPrecision(
         ModelConfig* config,
-        Precision precision,
+        int precision,
         int height,
         int width,
         LayerInfo* layers,

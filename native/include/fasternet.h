@@ -355,10 +355,11 @@ FASTERNET_API fasternet_status fasternet_config_layers(const fasternet_model_con
 /*
  * fasternet_config_layers with the bytes of a model of that precision (see
  * fasternet_layer_info); fasternet_config_layers is this with FASTERNET_PRECISION_FLOAT32.
- * An unknown precision fails with FASTERNET_INVALID_ARGUMENT.
+ * precision is a fasternet_precision value passed as an integer, so that any value a caller sends is
+ * defined behaviour; an unknown one fails with FASTERNET_INVALID_ARGUMENT.
  */
 FASTERNET_API fasternet_status fasternet_config_layers_in_precision(const fasternet_model_config* config,
-                                                                    fasternet_precision precision, int32_t height,
+                                                                    int32_t precision, int32_t height,
                                                                     int32_t width, fasternet_layer_info* layers,
                                                                     int32_t capacity, int32_t* layer_count);
 

@@ -543,10 +543,7 @@ TEST(CApi, LayerTableRefusesAnUnknownPrecision) {
     const fasternet_model_config config = TinyConfig();
     std::vector<fasternet_layer_info> layers(64);
     int32_t count = 0;
-    fasternet_precision unknown;
-    const int32_t seven = 7;  // as a C caller could pass it
-    std::memcpy(&unknown, &seven, sizeof unknown);
-    EXPECT_EQ(fasternet_config_layers_in_precision(&config, unknown, 32, 32, layers.data(), 64, &count),
+    EXPECT_EQ(fasternet_config_layers_in_precision(&config, 7, 32, 32, layers.data(), 64, &count),
               FASTERNET_INVALID_ARGUMENT);
     EXPECT_NE(std::string(fasternet_last_error()).find("unknown precision 7"), std::string::npos)
         << fasternet_last_error();

@@ -84,7 +84,7 @@ internal static unsafe class NativeModel
                                                     FasterNet.Precision precision = FasterNet.Precision.Float32)
     {
         ModelConfig config = ToNative(spec);
-        var nativePrecision = (Interop.Precision)(int)precision;
+        int nativePrecision = (int)precision;
         int count = 0;
         Status status = NativeMethods.ConfigLayersInPrecision(&config, nativePrecision, height, width, null, 0, &count);
         if (status != Status.InvalidArgument || count == 0)

@@ -51,14 +51,18 @@ void RequireNotNull(const void* pointer, const char* name) {
     if (!pointer) Fail(FASTERNET_INVALID_ARGUMENT, name, " is null");
 }
 
-// A precision enum from a caller, read as an integer: loading an out-of-range enum is undefined behaviour.
-fasternet_precision CheckedPrecision(const fasternet_precision* field) {
-    int32_t raw_precision = FASTERNET_PRECISION_FLOAT32;
-    if (field) std::memcpy(&raw_precision, field, sizeof raw_precision);
+fasternet_precision CheckedPrecision(int32_t raw_precision) {
     if (raw_precision != FASTERNET_PRECISION_FLOAT32 && raw_precision != FASTERNET_PRECISION_BFLOAT16) {
         Fail(FASTERNET_INVALID_ARGUMENT, "unknown precision ", raw_precision, " (0 = float32, 1 = bfloat16)");
     }
     return static_cast<fasternet_precision>(raw_precision);
+}
+
+// A precision enum field from a caller, read as an integer: loading an out-of-range enum is undefined behaviour.
+fasternet_precision CheckedPrecision(const fasternet_precision* field) {
+    int32_t raw_precision = FASTERNET_PRECISION_FLOAT32;
+    if (field) std::memcpy(&raw_precision, field, sizeof raw_precision);
+    return CheckedPrecision(raw_precision);
 }
 
 void ResolveOptions(const fasternet_model_options* options, fasternet_kernel_set& set, int& threads,
@@ -169,14 +173,14 @@ fasternet_status fasternet_config_layers(const fasternet_model_config* config, i
 }
 
 fasternet_status fasternet_config_layers_in_precision(const fasternet_model_config* config,
-                                                      fasternet_precision precision, int32_t height, int32_t width,
+                                                      int32_t precision, int32_t height, int32_t width,
                                                       fasternet_layer_info* layers, int32_t capacity,
                                                       int32_t* layer_count) {
     return Guard([&] {
         RequireNotNull(config, "config");
         RequireNotNull(layer_count, "layer_count");
         *layer_count = 0;
-        const fasternet_precision checked_precision = CheckedPrecision(&precision);
+        const fasternet_precision checked_precision = CheckedPrecision(precision);
         const fasternet::Architecture architecture(*config);
         const bool sized = height != 0 || width != 0;
         const std::vector<fasternet::Layer> table = sized ? architecture.Layers(height, width, checked_precision)
