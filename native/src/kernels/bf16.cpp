@@ -141,6 +141,10 @@ const Bf16KernelSet* ReferenceBf16Kernels() {
 #if !defined(__x86_64__) && !defined(_M_X64)
 const Bf16KernelSet* Avx512Bf16Kernels() { return nullptr; }
 #endif
+#if !defined(__x86_64__) || defined(_WIN32)
+// The real AMX set is built for x86-64 Linux only (x86_amx_bf16/kernel_set.cpp, native/CMakeLists.txt).
+const Bf16KernelSet* AmxBf16Kernels() { return nullptr; }
+#endif
 
 Bf16Capabilities DetectBf16Capabilities() {
     Bf16Capabilities caps;
@@ -167,8 +171,9 @@ bool ChooseBf16Set(fasternet_kernel_set fp32_set, const Bf16Capabilities& caps, 
         *set = Bf16Set::Reference;
         return true;
     }
-    // Best first. AMX tiles are not built yet: the AMX set exists only as a name here.
-    if (caps.amx_bf16 && caps.amx_permitted && Bf16KernelsFor(Bf16Set::Amx)) {
+    // Best first. AMX only when CPUID reports it and the OS granted tile data to this process (and with
+    // AVX512-BF16, which the AMX set's rounding and epilogue use; every AMX CPU has it).
+    if (caps.amx_bf16 && caps.amx_permitted && caps.avx512_bf16 && Bf16KernelsFor(Bf16Set::Amx)) {
         *set = Bf16Set::Amx;
         return true;
     }
@@ -188,7 +193,7 @@ const Bf16KernelSet* Bf16KernelsFor(Bf16Set set) {
     switch (set) {
         case Bf16Set::Reference: return ReferenceBf16Kernels();
         case Bf16Set::Avx512Bf16: return Avx512Bf16Kernels();
-        case Bf16Set::Amx: return nullptr;
+        case Bf16Set::Amx: return AmxBf16Kernels();
     }
     return nullptr;
 }

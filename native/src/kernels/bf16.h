@@ -106,6 +106,7 @@ enum class Bf16Set { Reference, Avx512Bf16, Amx };
 
 const Bf16KernelSet* ReferenceBf16Kernels();
 const Bf16KernelSet* Avx512Bf16Kernels();  // nullptr where the build lacks it
+const Bf16KernelSet* AmxBf16Kernels();     // nullptr where the build lacks it (x86_amx_bf16/)
 
 // What decides the bf16 set: the CPU's features and whether the OS let this
 // process use AMX tile data (arch_prctl on Linux).
@@ -120,7 +121,7 @@ Bf16Capabilities DetectBf16Capabilities();
 // The bf16 set for a model whose fp32 set is `fp32_set`: the reference set
 // with the reference kernels, else the fastest fast set the capabilities allow
 // (AMX only when both CPUID and the OS say yes). False when there is none
-// (`reason` says why). The AMX set is not built yet, so it is never chosen.
+// (`reason` says why).
 bool ChooseBf16Set(fasternet_kernel_set fp32_set, const Bf16Capabilities& caps, Bf16Set* set, const char** reason);
 
 const Bf16KernelSet* Bf16KernelsFor(Bf16Set set);
