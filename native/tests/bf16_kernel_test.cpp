@@ -813,6 +813,34 @@ TEST(Bf16Dispatch, AmxWhenCpuidAndOsAllowItAndTheBuildHasIt) {
     EXPECT_FALSE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, amx_without_avx512_bf16, &set, &reason));
 }
 
+TEST(Bf16Dispatch, FasternetBf16KernelsForcesASetOnlyWhereItCanRun) {
+    Bf16Set set;
+    const char* reason = nullptr;
+    const Bf16Capabilities all{.avx512_bf16 = true, .amx_bf16 = true, .amx_permitted = true};
+    const Bf16Capabilities amx_refused{.avx512_bf16 = true, .amx_bf16 = true, .amx_permitted = false};
+    // Reference on any CPU, even with the fast fp32 set.
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, Bf16Capabilities{}, &set, &reason, "reference_bf16"));
+    EXPECT_EQ(set, Bf16Set::Reference);
+    // "auto" and "" are the ordinary choice.
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_REFERENCE, all, &set, &reason, "auto"));
+    EXPECT_EQ(set, Bf16Set::Reference);
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_REFERENCE, all, &set, &reason, ""));
+    EXPECT_EQ(set, Bf16Set::Reference);
+    // An unknown name, and AMX where the OS refused tile data: clear errors, never AMX.
+    EXPECT_FALSE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, all, &set, &reason, "amx"));
+    EXPECT_NE(std::string(reason).find("FASTERNET_BF16_KERNELS"), std::string::npos) << reason;
+    EXPECT_FALSE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, amx_refused, &set, &reason, "amx_bf16"));
+    EXPECT_NE(std::string(reason).find("permission"), std::string::npos) << reason;
+    EXPECT_FALSE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, Bf16Capabilities{}, &set, &reason, "avx512_bf16"));
+    if (Bf16KernelsFor(Bf16Set::Avx512Bf16) == nullptr) return;  // not an x86-64 build
+    // avx512_bf16 on a CPU whose best is AMX (to compare the two there).
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, all, &set, &reason, "avx512_bf16"));
+    EXPECT_EQ(set, Bf16Set::Avx512Bf16);
+    if (Bf16KernelsFor(Bf16Set::Amx) == nullptr) return;  // a build without the AMX set
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, all, &set, &reason, "amx_bf16"));
+    EXPECT_EQ(set, Bf16Set::Amx);
+}
+
 TEST(Bf16Dispatch, NeverChoosesTheEmulatedAmxSet) {
     const Bf16KernelSet* emulated = EmulatedAmxSet();
     if (!emulated) GTEST_SKIP() << "this build has no emulated AMX set (not an x86-64 build)";
@@ -823,9 +851,11 @@ TEST(Bf16Dispatch, NeverChoosesTheEmulatedAmxSet) {
         for (fasternet_kernel_set fp32 : {FASTERNET_KERNELS_REFERENCE, FASTERNET_KERNELS_AVX2, FASTERNET_KERNELS_AVX512}) {
             Bf16Set set;
             const char* reason = nullptr;
-            if (!ChooseBf16Set(fp32, caps, &set, &reason)) continue;
-            EXPECT_NE(Bf16KernelsFor(set), emulated) << Bf16SetName(set);
-            if (set == Bf16Set::Amx) EXPECT_TRUE(caps.amx_bf16 && caps.amx_permitted && caps.avx512_bf16);
+            for (const char* requested : {"", "reference_bf16", "avx512_bf16", "amx_bf16", "emulated_amx_bf16"}) {
+                if (!ChooseBf16Set(fp32, caps, &set, &reason, requested)) continue;
+                EXPECT_NE(Bf16KernelsFor(set), emulated) << Bf16SetName(set);
+                if (set == Bf16Set::Amx) EXPECT_TRUE(caps.amx_bf16 && caps.amx_permitted && caps.avx512_bf16);
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -332,7 +333,8 @@ Model::Model(const Architecture& architecture, const std::map<std::string, Tenso
         static const Bf16Capabilities capabilities = DetectBf16Capabilities();
         Bf16Set set;
         const char* reason = "";
-        if (!ChooseBf16Set(kernel_set, capabilities, &set, &reason)) Fail(FASTERNET_UNSUPPORTED, reason);
+        static const char* const requested = std::getenv("FASTERNET_BF16_KERNELS");
+        if (!ChooseBf16Set(kernel_set, capabilities, &set, &reason, requested)) Fail(FASTERNET_UNSUPPORTED, reason);
         bf16_kernels_ = Bf16KernelsFor(set);
     }
     const bool bf16 = bf16_kernels_ != nullptr;
