@@ -16,8 +16,11 @@
 namespace fasternet::amx_bf16 {
 
 struct HardwareTiles {
-    static void LoadConfig(const TileConfig* config) { _tile_loadconfig(config); }
-    static void StoreConfig(TileConfig* config) { _tile_storeconfig(config); }
+    // Not _tile_loadconfig / _tile_storeconfig: g++ 12's name only the first 8 of the 64
+    // bytes as the asm's memory operand, so stores to the rest of the configuration could
+    // be dropped or reads of it folded. These name the whole TileConfig.
+    static void LoadConfig(const TileConfig* config) { __asm__ volatile("ldtilecfg %0" : : "m"(*config)); }
+    static void StoreConfig(TileConfig* config) { __asm__ volatile("sttilecfg %0" : "=m"(*config)); }
     static void Release() { _tile_release(); }
 
     template <int T>
