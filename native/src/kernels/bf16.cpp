@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "kernels/dispatch.h"
-#include "kernels/reference/reference.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
@@ -107,7 +106,7 @@ void ReferenceBf16Conv(const Bf16ConvArgs& bf) {
     for (int oy = args.row_begin; oy < args.row_end; ++oy) {
         for (int ox = 0; ox < args.out_w; ++ox) {
             std::fill(window.begin(), window.end(), 0.0f);
-            reference::ForEachWindowTap(args, oy, ox, [&](int tap, const float* in) {
+            ForEachWindowTap(args, oy, ox, [&](int tap, const float* in) {
                 float* window_tap = window.data() + tap * tap_channels;
                 for (int ci = 0; ci < args.in_c; ++ci) window_tap[ci] = RoundToBf16(in[ci]);
             });

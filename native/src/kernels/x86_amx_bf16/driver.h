@@ -122,20 +122,10 @@ struct AmxKernels {
                 bf16* dst = block.values + i * block.stride;
                 const int oy = static_cast<int>((first_pixel + i) / args.out_w);
                 const int ox = static_cast<int>((first_pixel + i) % args.out_w);
-                for (int ky = 0; ky < args.kernel; ++ky) {
-                    const int iy = oy * args.stride - args.pad + ky;
-                    for (int kx = 0; kx < args.kernel; ++kx, dst += tap_channels) {
-                        const int ix = ox * args.stride - args.pad + kx;
-                        if (iy < 0 || iy >= args.in_h || ix < 0 || ix >= args.in_w) {
-                            std::fill(dst, dst + tap_channels, bf16{0});
-                            continue;
-                        }
-                        const float* in = args.input + (int64_t{iy} * args.in_w + ix) * args.in_pixel_stride;
-                        avx512_bf16::RoundRowToBf16(in, args.in_c, dst);
-                        if (tap_channels > args.in_c) dst[args.in_c] = 0;
-                    }
-                }
-                std::fill(block.values + i * block.stride + k, block.values + (i + 1) * block.stride, bf16{0});
+                std::fill(dst, dst + block.stride, bf16{0});  // padding taps, pad channels, K past the window
+                ForEachWindowTap(args, oy, ox, [&](int tap, const float* in) {
+                    avx512_bf16::RoundRowToBf16(in, args.in_c, dst + tap * tap_channels);
+                });
             }
         };
         const int64_t first = int64_t{row_begin} * args.out_w, last = int64_t{row_end} * args.out_w;
