@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/dispatch.h"
+#include "kernels/reference/reference.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
@@ -106,17 +107,10 @@ void ReferenceBf16Conv(const Bf16ConvArgs& bf) {
     for (int oy = args.row_begin; oy < args.row_end; ++oy) {
         for (int ox = 0; ox < args.out_w; ++ox) {
             std::fill(window.begin(), window.end(), 0.0f);
-            for (int ky = 0; ky < args.kernel; ++ky) {
-                const int iy = oy * args.stride - args.pad + ky;
-                if (iy < 0 || iy >= args.in_h) continue;
-                for (int kx = 0; kx < args.kernel; ++kx) {
-                    const int ix = ox * args.stride - args.pad + kx;
-                    if (ix < 0 || ix >= args.in_w) continue;
-                    const float* in = args.input + (static_cast<int64_t>(iy) * args.in_w + ix) * args.in_pixel_stride;
-                    float* tap = window.data() + (ky * args.kernel + kx) * tap_channels;
-                    for (int ci = 0; ci < args.in_c; ++ci) tap[ci] = RoundToBf16(in[ci]);
-                }
-            }
+            reference::ForEachWindowTap(args, oy, ox, [&](int tap, const float* in) {
+                float* window_tap = window.data() + tap * tap_channels;
+                for (int ci = 0; ci < args.in_c; ++ci) window_tap[ci] = RoundToBf16(in[ci]);
+            });
             const int64_t out = (static_cast<int64_t>(oy) * args.out_w + ox) * args.out_pixel_stride;
             for (int co = 0; co < args.out_c; ++co) {
                 const bf16* panel = bf.packed_weights + (co / kPanelWidth) * Bf16PanelStride(k);
