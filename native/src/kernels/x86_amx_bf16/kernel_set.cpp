@@ -26,7 +26,7 @@ double AmxPeakRoundOnTiles() {
     using Tiles = amx_bf16::HardwareTiles;
     alignas(64) static const auto operand = [] {
         std::array<bf16, 16 * 32> values{};
-        values.fill(FloatToBf16(1.0f / (1 << 20)));
+        values.fill(0x3580);  // 2^-20 as bf16
         return values;
     }();
     HardwareKernels::EnsureConfigured();

@@ -23,7 +23,8 @@ struct alignas(64) TileConfig {
 };
 static_assert(sizeof(TileConfig) == 64, "LDTILECFG reads exactly 64 bytes");
 
-inline bool SameConfig(const TileConfig& a, const TileConfig& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+// Helpers with internal linkage: each unit (plain, AVX-512, AMX flags) keeps its own copy.
+static inline bool SameConfig(const TileConfig& a, const TileConfig& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // The drivers' tiles: tmm0-3 hold 2 x 2 fp32 C tiles (16 rows x 16 floats), tmm4-5 two
 // A tiles (16 rows x 16 bf16 pairs), tmm6-7 two B tiles (16 K pairs x 16 columns, one
@@ -35,7 +36,7 @@ constexpr int kATile0 = 4, kATile1 = 5;
 constexpr int kBTile0 = 6, kBTile1 = 7;
 constexpr int kPairsPerTile = 16;  // K pairs per A tile row / B tile rows
 
-inline TileConfig DriverTileConfig() {
+static inline TileConfig DriverTileConfig() {
     TileConfig config;
     config.palette = 1;
     for (int t = 0; t < kTileCount; ++t) {
