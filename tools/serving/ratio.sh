@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# The server against the library itself, back to back on the same cores (docs/serving.md, "Server vs library").
-# Each round times the library (fasternet bench, T0) and right after it the server under wrk with the same cores
-# and threads, so both see the same machine load; the ratios are the result, repeated ROUNDS times. Layouts:
+# The server against the library itself on the same cores (docs/serving.md, "Server vs library").
+# Load on this machine drifts within seconds, so each point alternates short windows, library and server:
+#   L0 S1 L1 S2 L2 ... S_PAIRS L_PAIRS
+# with the server started once per point and kept warm in between. Each server window S_i is compared with the
+# mean of the library windows on either side of it (L_{i-1}, L_i), so a load that rises or falls steadily
+# during the point cancels; the point reports the median of those per-pair results and their spread.
+# Layouts (library and server always get the same cores and threads):
 #   shared  server/library on every core (threads = cores), wrk on the same cores;
 #   pinned  server/library on cores 1.. (taskset, threads = those cores), wrk alone on core 0.
-# Points: c=1 batching off (server p50 against the library's batch-1 median), c=32 batching 16 (server images/s
-# against the library's batch 16), and in the shared layout c=32 with one executor per core.
+# Points: c=1 batching off (server p50 - library batch-1 median, ms), c=32 batching 16 (server images/s /
+# library batch-16 images/s), and in the shared layout c=32 with one executor per core.
+# A library window is one `fasternet bench` run whose timed iterations last about WINDOW seconds (the count is
+# taken from a short calibration run per point); a server window is 1 s of untimed wrk (connections opened,
+# executor awake, as the bench's own warm-up) and then WINDOW seconds timed.
 # Server CPU per image comes from /proc (cpu_by_thread.py): exec = executor + OpenMP threads, io = thread pool.
-# Needs ./build.sh first. Bounded: about ROUNDS x 4 minutes.
+# Needs ./build.sh first. Bounded: about 5 points x (WARM + 5 + PAIRS x (2 x WINDOW + 4)) seconds per round
+# (defaults: ~4.5 minutes per round).
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-ROUNDS="${ROUNDS:-3}" WARM="${WARM:-15}" DURATION="${DURATION:-10}" PORT="${PORT:-18280}"
+ROUNDS="${ROUNDS:-1}" PAIRS="${PAIRS:-3}" WINDOW="${WINDOW:-4}" WARM="${WARM:-10}" PORT="${PORT:-18280}"
+POINTS="${POINTS:-shared,pinned}" # layouts to run
 CORES="$(nproc)"
 LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($CORES cores); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ROUNDS=$ROUNDS PAIRS=$PAIRS WINDOW=${WINDOW}s WARM=${WARM}s"
 
-library() { # cpus threads batch -> prints "median_ms images_per_s"
-  taskset -c "$1" "$CLI" bench --model t0 --threads "$2" --batch "$3" --iterations "$(( $3 > 1 ? 12 : 60 ))" --warmup 5 --json |
+library() { # cpus threads batch iterations -> prints "median_ms images_per_s"
+  taskset -c "$1" "$CLI" bench --model t0 --threads "$2" --batch "$3" --iterations "$4" --warmup 5 --json |
     python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["median_ms"], j["images_per_s"])'
 }
 
@@ -26,44 +36,71 @@ wrk_run() { # cpus connections seconds
 
 metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" 'index($0, m "{") == 1 {print $2}'; }
 
-server_point() { # server-cpus client-cpus connections serve-args... -> prints the wrk result and server CPU per image
-  local scpus=$1 ccpus=$2 c=$3; shift 3
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+
+server_window() { # client-cpus connections -> prints the wrk result, mean batch and server CPU per image
+  wrk_run "$1" "$2" 1 > /dev/null
+  local n0 e0 n1 e1 result images
+  n0="$(metric nv_inference_count)"; e0="$(metric nv_inference_exec_count)"
+  python3 "$TOOLS/cpu_by_thread.py" snapshot "$SERVER" "$WORK/t0"
+  result="$(wrk_run "$1" "$2" "$WINDOW" | grep RESULT)"
+  python3 "$TOOLS/cpu_by_thread.py" snapshot "$SERVER" "$WORK/t1"
+  n1="$(metric nv_inference_count)"; e1="$(metric nv_inference_exec_count)"
+  images="$(python3 -c "print(int($n1 - $n0))")"
+  echo "${result#RESULT } mean_batch=$(python3 -c "print(round(($n1 - $n0) / max(1, $e1 - $e0), 1))")" \
+       "server_cpu_ms_per_image: $(python3 "$TOOLS/cpu_by_thread.py" diff "$WORK/t0" "$WORK/t1" "$images")"
+}
+
+# One point: server started once, then L0 S1 L1 ... S_PAIRS L_PAIRS.
+# kind = latency (c=1: server p50 - library median, target <= +1 ms) or throughput (server / library img/s, >= 0.85)
+point() { # name kind scpus ccpus threads lib-batch connections serve-args...
+  local name=$1 kind=$2 scpus=$3 ccpus=$4 threads=$5 batch=$6 c=$7; shift 7
   taskset -c "$scpus" "$CLI" serve --model t0 --http-port "$PORT" --grpc-port -1 --max-queue-size 128 "$@" > "$WORK/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.1; done
-  wrk_run "$ccpus" 8 "$WARM" > /dev/null # past start-up JIT tiering
-  local n0 e0; n0="$(metric nv_inference_count)"; e0="$(metric nv_inference_exec_count)"
-  python3 "$TOOLS/cpu_by_thread.py" snapshot "$SERVER" "$WORK/t0"
-  local result; result="$(wrk_run "$ccpus" "$c" "$DURATION" | grep RESULT)"
-  python3 "$TOOLS/cpu_by_thread.py" snapshot "$SERVER" "$WORK/t1"
-  local n1 e1; n1="$(metric nv_inference_count)"; e1="$(metric nv_inference_exec_count)"
-  local images; images="$(python3 -c "print(int($n1 - $n0))")"
-  echo "${result#RESULT } mean_batch=$(python3 -c "print(round(($n1 - $n0) / max(1, $e1 - $e0), 1))")" \
-       "server_cpu_ms_per_image: $(python3 "$TOOLS/cpu_by_thread.py" diff "$WORK/t0" "$WORK/t1" "$images")"
+  wrk_run "$ccpus" 8 "$WARM" > /dev/null # past start-up (JIT, first touches of the connection buffers)
+  local calibration iterations
+  read -r calibration _ <<<"$(library "$scpus" "$threads" "$batch" 5)"
+  iterations="$(python3 -c "print(max(5, round($WINDOW * 1000 / $calibration)))")"
+  local lib=() results=() lm lr s
+  read -r lm lr <<<"$(library "$scpus" "$threads" "$batch" "$iterations")"; lib+=("$lm $lr")
+  for i in $(seq 1 "$PAIRS"); do
+    s="$(server_window "$ccpus" "$c")"
+    read -r lm lr <<<"$(library "$scpus" "$threads" "$batch" "$iterations")"; lib+=("$lm $lr")
+    local before="${lib[$((i - 1))]}" after="${lib[$i]}" value
+    if [ "$kind" = latency ]; then
+      value="$(python3 -c "print(round($(field p50_ms <<<"$s") - (${before% *} + ${after% *}) / 2, 2))")"
+      echo "  $name pair=$i library_b1_median_ms=${before% *},${after% *} server_p50_ms=$(field p50_ms <<<"$s") difference_ms=$value | $s"
+    else
+      value="$(python3 -c "print(round($(field requests_per_s <<<"$s") / ((${before#* } + ${after#* }) / 2), 3))")"
+      echo "  $name pair=$i library_b${batch}_img_s=${before#* },${after#* } server_img_s=$(field requests_per_s <<<"$s") ratio=$value | $s"
+    fi
+    results+=("$value")
+  done
   kill -TERM "$SERVER"; wait "$SERVER" || true
+  SERVER=
+  python3 - "$name" "$kind" "$iterations" "${results[@]}" <<'EOF'
+import statistics, sys
+name, kind, iterations, values = sys.argv[1], sys.argv[2], sys.argv[3], [float(v) for v in sys.argv[4:]]
+met = sum(v <= 1.0 if kind == "latency" else v >= 0.85 for v in values)
+label = "difference_ms" if kind == "latency" else "ratio"
+print(f"{name} {label} median={statistics.median(values):.3g} spread={min(values):.3g}..{max(values):.3g}"
+      f" pairs={len(values)} target_met={met}/{len(values)} (library iterations per window: {iterations})")
+EOF
 }
 
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-
 for round in $(seq 1 "$ROUNDS"); do
-  for layout in shared pinned; do
+  for layout in ${POINTS//,/ }; do
     if [ "$layout" = shared ]; then scpus="0-$((CORES - 1))"; ccpus="$scpus"; threads="$CORES"
     else scpus="1-$((CORES - 1))"; ccpus=0; threads="$((CORES - 1))"; fi
-    read -r lib1 _ <<<"$(library "$scpus" "$threads" 1)"
-    point="$(server_point "$scpus" "$ccpus" 1 --threads "$threads" --max-batch-size 1)"
-    p50="$(field p50_ms <<<"$point")"
-    echo "round=$round layout=$layout c=1 batching=off library_b1_median_ms=$lib1 server_p50_ms=$p50" \
-         "difference_ms=$(python3 -c "print(round($p50 - $lib1, 2))") | $point"
-    read -r _ lib16 <<<"$(library "$scpus" "$threads" 16)"
-    point="$(server_point "$scpus" "$ccpus" 32 --threads "$threads" --max-batch-size 16 --max-queue-delay-us 2000)"
-    rps="$(field requests_per_s <<<"$point")"
-    echo "round=$round layout=$layout c=32 batching=16 library_b16_img_s=$lib16 server_img_s=$rps" \
-         "ratio=$(python3 -c "print(round($rps / $lib16, 3))") | $point"
+    echo "round=$round layout=$layout (server/library cpus $scpus, $threads threads; wrk cpus $ccpus) load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    point "round=$round layout=$layout c=1 batching=off" latency "$scpus" "$ccpus" "$threads" 1 1 \
+      --threads "$threads" --max-batch-size 1
+    point "round=$round layout=$layout c=32 batching=16" throughput "$scpus" "$ccpus" "$threads" 16 32 \
+      --threads "$threads" --max-batch-size 16 --max-queue-delay-us 2000
     if [ "$layout" = shared ] && [ "$CORES" -gt 1 ]; then
-      point="$(server_point "$scpus" "$ccpus" 32 --executors "$CORES" --threads 1 --max-batch-size 16 --max-queue-delay-us 2000)"
-      rps="$(field requests_per_s <<<"$point")"
-      echo "round=$round layout=$layout c=32 batching=16 executors=${CORES}x1 library_b16_img_s=$lib16 server_img_s=$rps" \
-           "ratio=$(python3 -c "print(round($rps / $lib16, 3))") | $point"
+      point "round=$round layout=$layout c=32 batching=16 executors=${CORES}x1" throughput "$scpus" "$ccpus" "$threads" 16 32 \
+        --executors "$CORES" --threads 1 --max-batch-size 16 --max-queue-delay-us 2000
     fi
   done
 done
