@@ -11,6 +11,7 @@ endif()
 set(FASTERNET_AVX512_FLAGS -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mavx2)
 set(FASTERNET_AVX2_FLAGS -mavx2 -mfma)
 set(FASTERNET_AVX512_BF16_FLAGS ${FASTERNET_AVX512_FLAGS} -mavx512bf16)
+set(FASTERNET_AMX_BF16_FLAGS ${FASTERNET_AVX512_BF16_FLAGS} -mamx-tile -mamx-bf16)
 
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
   add_compile_options(-Wall -Wextra -Wno-unused-parameter)

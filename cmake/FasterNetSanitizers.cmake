@@ -24,7 +24,7 @@ if(FASTERNET_SANITIZE)
   # and 1.5 GB on x86_avx512/conv.cpp alone at -O1 or -O2. Unoptimized they compile several times faster;
   # the same instantiations are built and tested, each access still checked. (Appended after the ISA flags,
   # so this -O0 is the last -O on their command lines.)
-  foreach(_isa FASTERNET_AVX512_FLAGS FASTERNET_AVX2_FLAGS FASTERNET_AVX512_BF16_FLAGS)
+  foreach(_isa FASTERNET_AVX512_FLAGS FASTERNET_AVX2_FLAGS FASTERNET_AVX512_BF16_FLAGS FASTERNET_AMX_BF16_FLAGS)
     list(APPEND ${_isa} -O0)
   endforeach()
 endif()

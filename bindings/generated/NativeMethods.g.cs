@@ -206,11 +206,20 @@ internal static unsafe partial class NativeMethods
     /// <summary>
     /// Measured bf16 throughput in GFLOP/s: VDPBF16PS (AVX512-BF16), 4 flops per fp32
     /// lane (two products and their sums). FASTERNET_UNSUPPORTED where the CPU lacks it.
-    /// (AMX tile throughput is not measured yet.)
+    /// AMX tiles: fasternet_measure_amx_bf16_peak.
     /// </summary>
     [LibraryImport(LibraryName, EntryPoint = "fasternet_measure_bf16_peak")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial Status MeasureBf16Peak(int threads, double seconds, double* gflops);
+
+    /// <summary>
+    /// Measured AMX bf16 throughput in GFLOP/s: register-only TDPBF16PS on 2 x 2 C tiles,
+    /// 2 flops per bf16 product (as fasternet_measure_bf16_peak counts). FASTERNET_UNSUPPORTED,
+    /// with the reason in fasternet_last_error, where the CPU, the OS or the build cannot run AMX.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_measure_amx_bf16_peak")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status MeasureAmxBf16Peak(int threads, double seconds, double* gflops);
 
     /// <summary>
     /// Measured memory bandwidth in GB/s (triad a[i] = b[i] + s * c[i]: 3 arrays of

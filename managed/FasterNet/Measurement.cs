@@ -27,13 +27,29 @@ public static unsafe class Measurement
 
     /// <summary>
     /// bf16 throughput in GFLOP/s: VDPBF16PS (AVX512-BF16), 4 flops per fp32 lane, with
-    /// <paramref name="threads"/> threads (0 = all cores). AMX tiles are not measured yet.
+    /// <paramref name="threads"/> threads (0 = all cores). AMX tiles: <see cref="MeasureAmxBf16PeakGflops"/>.
     /// </summary>
     /// <exception cref="NotSupportedByRuntimeException">The CPU has no AVX512-BF16.</exception>
     public static double MeasureBf16PeakGflops(int threads, double seconds = 0.5)
     {
         double gflops;
         NativeModel.ThrowIfFailed(NativeMethods.MeasureBf16Peak(threads, seconds, &gflops), "bf16 peak measurement");
+        return gflops;
+    }
+
+    /// <summary>
+    /// AMX bf16 throughput in GFLOP/s: register-only TDPBF16PS on four C tiles, 2 flops per bf16
+    /// product (as <see cref="MeasureBf16PeakGflops"/> counts), with <paramref name="threads"/> threads
+    /// (0 = all cores).
+    /// </summary>
+    /// <exception cref="NotSupportedByRuntimeException">
+    /// The CPU has no AMX-TILE + AMX-BF16, the OS refused tile data, or the build has no AMX set; the
+    /// message says which.
+    /// </exception>
+    public static double MeasureAmxBf16PeakGflops(int threads, double seconds = 0.5)
+    {
+        double gflops;
+        NativeModel.ThrowIfFailed(NativeMethods.MeasureAmxBf16Peak(threads, seconds, &gflops), "AMX bf16 peak measurement");
         return gflops;
     }
 

@@ -11,6 +11,9 @@
 
 #include "kernels/bf16.h"
 #include "kernels/dispatch.h"
+#if defined(__x86_64__)
+#include "kernels/x86_amx_bf16/emulated.h"
+#endif
 
 namespace fasternet::testing {
 namespace {
@@ -237,15 +240,63 @@ TEST(ReferenceBf16Gemm, Bf16InputAndOutputGiveTheFp32PathsResultRounded) {
     }
 }
 
-class FastBf16GemmTest : public ::testing::TestWithParam<Bf16Set> {
+// A fast bf16 set under test: the dispatchable ones, and the amx_bf16 drivers on
+// emulated tiles (x86_amx_bf16/emulated.h), which run wherever AVX512-BF16 does.
+struct Bf16SetUnderTest {
+    const char* name;
+    const Bf16KernelSet* (*kernels)();  // nullptr where the build lacks the set
+    const char* (*cannot_run)();       // why this CPU/OS cannot run it; nullptr when it can
+    bool build_must_have;              // on a CPU that runs it, a build without it fails instead of skipping
+};
+
+const char* NoAvx512Bf16() {
+    return DetectBf16Capabilities().avx512_bf16 ? nullptr : "this CPU has no AVX512-BF16";
+}
+
+const char* NoAmx() {
+    const Bf16Capabilities caps = DetectBf16Capabilities();
+    if (!caps.amx_bf16) return "this CPU has no AMX-TILE + AMX-BF16 (the emulated_amx_bf16 cases run the same drivers)";
+    if (!caps.amx_permitted) return "the OS refused AMX tile data (XTILEDATA) to this process";
+    return nullptr;
+}
+
+const char* EmulatedAmxCannotRun() {
+    return DetectBf16Capabilities().avx512_bf16 ? nullptr
+                                                : "the amx_bf16 drivers' epilogue is AVX512-BF16 code and this CPU lacks it";
+}
+
+const Bf16KernelSet* Avx512Bf16Set() { return Bf16KernelsFor(Bf16Set::Avx512Bf16); }
+const Bf16KernelSet* AmxSet() { return Bf16KernelsFor(Bf16Set::Amx); }
+#if defined(__x86_64__)
+const Bf16KernelSet* EmulatedAmxSet() { return EmulatedAmxBf16Kernels(); }
+#else
+const Bf16KernelSet* EmulatedAmxSet() { return nullptr; }
+#endif
+
+#if defined(__linux__)
+constexpr bool kAmxBuiltHere = true;  // the real AMX set is built for x86-64 Linux
+#else
+constexpr bool kAmxBuiltHere = false;
+#endif
+
+const Bf16SetUnderTest kFastSets[] = {
+    {"avx512_bf16", Avx512Bf16Set, NoAvx512Bf16, true},
+    {"amx_bf16", AmxSet, NoAmx, kAmxBuiltHere},
+    {"emulated_amx_bf16", EmulatedAmxSet, EmulatedAmxCannotRun, true},
+};
+
+std::string SetName(const ::testing::TestParamInfo<Bf16SetUnderTest>& info) { return info.param.name; }
+void PrintTo(const Bf16SetUnderTest& set, std::ostream* os) { *os << set.name; }
+
+class FastBf16GemmTest : public ::testing::TestWithParam<Bf16SetUnderTest> {
 protected:
     void SetUp() override {
-        const Bf16Capabilities caps = DetectBf16Capabilities();
-        const bool cpu_has = GetParam() == Bf16Set::Avx512Bf16 ? caps.avx512_bf16 : caps.amx_bf16 && caps.amx_permitted;
-        kernels_ = cpu_has ? Bf16KernelsFor(GetParam()) : nullptr;
+        const Bf16SetUnderTest& set = GetParam();
+        if (const char* reason = set.cannot_run()) GTEST_SKIP() << reason;
+        kernels_ = set.kernels();
         if (kernels_) return;
-        if (cpu_has && GetParam() != Bf16Set::Amx) FAIL() << "this CPU runs " << Bf16SetName(GetParam()) << " but the build lacks it";
-        GTEST_SKIP() << "this CPU/build cannot run " << Bf16SetName(GetParam());
+        if (set.build_must_have) FAIL() << "this CPU runs " << set.name << " but the build lacks it";
+        GTEST_SKIP() << "this build has no " << set.name;
     }
 
     // Fast against reference: the same products, summed in the same order per
@@ -377,8 +428,40 @@ TEST_P(FastBf16GemmTest, NaNInAnInputRowReachesThatRowsOutputsOnly) {
         for (int j = 0; j < p.n; ++j) EXPECT_EQ(std::isnan(c[i * 41 + j]), i == 5) << i << "," << j;
 }
 
-INSTANTIATE_TEST_SUITE_P(FastSets, FastBf16GemmTest, ::testing::Values(Bf16Set::Avx512Bf16),
-                         [](const auto& info) { return std::string(Bf16SetName(info.param)); });
+TEST_P(FastBf16GemmTest, TileEdgesMatchReference) {
+    // Sizes around the AMX tiles' 16 rows, 16 columns and 16 K pairs (32 values): one row or
+    // column, one short of a tile, a tile, one past, and several tiles with tails; with split A,
+    // bias, residual, each activation, padded strides, bf16 input and/or output.
+    const int64_t ms[] = {1, 15, 16, 17, 33, 49, 196};
+    const int ns[] = {1, 15, 16, 17, 40, 96};
+    const int ks[] = {1, 2, 31, 32, 33, 40, 96};
+    const Activation activations[] = {Activation::None, Activation::Relu, Activation::Gelu};
+    uint32_t variant = 0;
+    for (int k : ks) {
+        for (int n : ns) {
+            for (int64_t m : ms) {
+                Bf16Shape p{.m = m, .k = k, .n = n};
+                p.k_split = variant % 3 == 0 ? (k + 1) / 3 : 0;
+                p.bias = variant % 2 == 0;
+                p.residual = (variant / 2) % 2 == 1;
+                p.activation = activations[variant % 3];
+                p.padding = (variant / 5) % 2 ? 7 : 0;
+                if (variant % 4 == 0) {
+                    Check(p, variant);
+                } else {
+                    CheckBf16Io(p, variant % 4 != 2, variant % 4 != 1, variant);
+                }
+                ++variant;
+                if (HasFailure()) return;
+            }
+        }
+    }
+    // Deep K with a tail (3072 = 96 steps of 16 pairs; 3070 and 3090 end mid-tile).
+    Check({.m = 17, .k = 3070, .n = 33, .bias = true, .activation = Activation::Gelu, .padding = 2}, 7);
+    CheckBf16Io({.m = 33, .k = 3090, .n = 17, .k_split = 1000, .residual = true}, true, true, 8);
+}
+
+INSTANTIATE_TEST_SUITE_P(FastSets, FastBf16GemmTest, ::testing::ValuesIn(kFastSets), SetName);
 
 // One conv problem as the executor passes it: an NHWC image whose pixels may hold more
 // channels than the conv reads (PConv), output rows [row_begin, row_end) into an output
@@ -669,8 +752,28 @@ TEST_P(FastBf16ConvTest, NaNInAnInputPixelReachesOnlyTheOutputsWhoseWindowsHoldI
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(FastSets, FastBf16ConvTest, ::testing::Values(Bf16Set::Avx512Bf16),
-                         [](const auto& info) { return std::string(Bf16SetName(info.param)); });
+TEST_P(FastBf16ConvTest, FasterNetMapSizesMatchReference) {
+    // PConv at the 56x56, 14x14 and 7x7 maps (pixel tiles crossing output rows, K tails of 9 taps
+    // of odd channel counts), a merge per stage boundary, the 4x4/s4 embedding on 3 channels.
+    const Bf16ConvShape shapes[] = {
+        {.h = 56, .w = 56, .in_c = 10, .out_c = 10, .kernel = 3, .pad = 1, .in_padding = 30, .out_padding = 30},
+        {.h = 14, .w = 14, .in_c = 35, .out_c = 35, .kernel = 3, .pad = 1, .in_padding = 105, .bias = true,
+         .activation = Activation::Gelu},
+        {.h = 7, .w = 7, .in_c = 80, .out_c = 80, .kernel = 3, .pad = 1, .in_padding = 240, .row_begin = 2,
+         .row_end = 5},
+        {.h = 7, .w = 7, .in_c = 17, .out_c = 17, .kernel = 3, .pad = 1, .activation = Activation::Relu},
+        {.h = 28, .w = 28, .in_c = 80, .out_c = 160, .kernel = 2, .stride = 2, .bias = true},
+        {.h = 15, .w = 15, .in_c = 33, .out_c = 47, .kernel = 2, .stride = 2, .out_padding = 1},
+        {.h = 32, .w = 36, .in_c = 3, .out_c = 40, .kernel = 4, .stride = 4, .bias = true},
+    };
+    uint32_t seed = 300;
+    for (const Bf16ConvShape& shape : shapes) {
+        Check(shape, seed++);
+        if (HasFailure()) return;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(FastSets, FastBf16ConvTest, ::testing::ValuesIn(kFastSets), SetName);
 
 // The choice of set, from faked capability reports: testable on any CPU.
 TEST(Bf16Dispatch, NeverPicksAmxWithoutBothCpuidAndOsPermission) {
@@ -699,6 +802,62 @@ TEST(Bf16Dispatch, AmxWhenCpuidAndOsAllowItAndTheBuildHasIt) {
     const Bf16Capabilities all{.avx512_bf16 = true, .amx_bf16 = true, .amx_permitted = true};
     ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, all, &set, &reason));
     EXPECT_EQ(set, Bf16KernelsFor(Bf16Set::Amx) ? Bf16Set::Amx : Bf16Set::Avx512Bf16);
+#if defined(__linux__)
+    // x86-64 Linux builds carry the real AMX set under its name.
+    ASSERT_NE(Bf16KernelsFor(Bf16Set::Amx), nullptr);
+    EXPECT_STREQ(Bf16KernelsFor(Bf16Set::Amx)->name, "amx_bf16");
+    EXPECT_EQ(set, Bf16Set::Amx);
+#endif
+    // The AMX set's rounding and epilogue are AVX512-BF16 code: without it, no AMX either.
+    const Bf16Capabilities amx_without_avx512_bf16{.avx512_bf16 = false, .amx_bf16 = true, .amx_permitted = true};
+    EXPECT_FALSE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, amx_without_avx512_bf16, &set, &reason));
+}
+
+TEST(Bf16Dispatch, FasternetBf16KernelsForcesASetOnlyWhereItCanRun) {
+    Bf16Set set;
+    const char* reason = nullptr;
+    const Bf16Capabilities all{.avx512_bf16 = true, .amx_bf16 = true, .amx_permitted = true};
+    const Bf16Capabilities amx_refused{.avx512_bf16 = true, .amx_bf16 = true, .amx_permitted = false};
+    // Reference on any CPU, even with the fast fp32 set.
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, Bf16Capabilities{}, &set, &reason, "reference_bf16"));
+    EXPECT_EQ(set, Bf16Set::Reference);
+    // "auto" and "" are the ordinary choice.
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_REFERENCE, all, &set, &reason, "auto"));
+    EXPECT_EQ(set, Bf16Set::Reference);
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_REFERENCE, all, &set, &reason, ""));
+    EXPECT_EQ(set, Bf16Set::Reference);
+    // An unknown name, and AMX where the OS refused tile data: clear errors, never AMX.
+    EXPECT_FALSE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, all, &set, &reason, "amx"));
+    EXPECT_NE(std::string(reason).find("FASTERNET_BF16_KERNELS"), std::string::npos) << reason;
+    EXPECT_FALSE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, amx_refused, &set, &reason, "amx_bf16"));
+    EXPECT_NE(std::string(reason).find("permission"), std::string::npos) << reason;
+    EXPECT_FALSE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, Bf16Capabilities{}, &set, &reason, "avx512_bf16"));
+    if (Bf16KernelsFor(Bf16Set::Avx512Bf16) == nullptr) return;  // not an x86-64 build
+    // avx512_bf16 on a CPU whose best is AMX (to compare the two there).
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, all, &set, &reason, "avx512_bf16"));
+    EXPECT_EQ(set, Bf16Set::Avx512Bf16);
+    if (Bf16KernelsFor(Bf16Set::Amx) == nullptr) return;  // a build without the AMX set
+    ASSERT_TRUE(ChooseBf16Set(FASTERNET_KERNELS_AVX512, all, &set, &reason, "amx_bf16"));
+    EXPECT_EQ(set, Bf16Set::Amx);
+}
+
+TEST(Bf16Dispatch, NeverChoosesTheEmulatedAmxSet) {
+    const Bf16KernelSet* emulated = EmulatedAmxSet();
+    if (!emulated) GTEST_SKIP() << "this build has no emulated AMX set (not an x86-64 build)";
+    EXPECT_STREQ(emulated->name, "emulated_amx_bf16");
+    for (int bits = 0; bits < 8; ++bits) {
+        const Bf16Capabilities caps{.avx512_bf16 = (bits & 1) != 0, .amx_bf16 = (bits & 2) != 0,
+                                    .amx_permitted = (bits & 4) != 0};
+        for (fasternet_kernel_set fp32 : {FASTERNET_KERNELS_REFERENCE, FASTERNET_KERNELS_AVX2, FASTERNET_KERNELS_AVX512}) {
+            Bf16Set set;
+            const char* reason = nullptr;
+            for (const char* requested : {"", "reference_bf16", "avx512_bf16", "amx_bf16", "emulated_amx_bf16"}) {
+                if (!ChooseBf16Set(fp32, caps, &set, &reason, requested)) continue;
+                EXPECT_NE(Bf16KernelsFor(set), emulated) << Bf16SetName(set);
+                if (set == Bf16Set::Amx) EXPECT_TRUE(caps.amx_bf16 && caps.amx_permitted && caps.avx512_bf16);
+            }
+        }
+    }
 }
 
 TEST(Bf16Dispatch, ReferenceKernelsGiveTheReferenceBf16SetAndNoBf16CpuIsAClearError) {

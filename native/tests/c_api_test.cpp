@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fasternet.h"
+#include "kernels/bf16.h"
 #include "model/architecture.h"
 #include "test_configs.h"
 
@@ -314,6 +315,24 @@ TEST(CApi, PeakAndBandwidthAreMeasuredAndBadArgumentsRefused) {
     EXPECT_EQ(fasternet_measure_peak(1, 0.0, &gflops), FASTERNET_INVALID_ARGUMENT);
     EXPECT_EQ(fasternet_measure_bandwidth(1, 1000, &bandwidth), FASTERNET_INVALID_ARGUMENT);
     EXPECT_NE(std::string(fasternet_last_error()).find("bytes"), std::string::npos);
+}
+
+TEST(CApi, AmxPeakIsMeasuredOnlyWhereAmxRunsAndOtherwiseRefusedWithTheReason) {
+    double gflops = 0.0;
+    EXPECT_EQ(fasternet_measure_amx_bf16_peak(1, 0.0, &gflops), FASTERNET_INVALID_ARGUMENT);
+    EXPECT_EQ(fasternet_measure_amx_bf16_peak(1, 0.05, nullptr), FASTERNET_INVALID_ARGUMENT);
+    const fasternet::Bf16Capabilities caps = fasternet::DetectBf16Capabilities();
+    const fasternet_status status = fasternet_measure_amx_bf16_peak(1, 0.05, &gflops);
+    if (caps.amx_bf16 && caps.amx_permitted && caps.avx512_bf16 && fasternet::AmxBf16PeakRound()) {
+        ASSERT_EQ(status, FASTERNET_OK) << fasternet_last_error();
+        EXPECT_TRUE(std::isfinite(gflops));
+        EXPECT_GT(gflops, 0.0);
+        return;
+    }
+    // Here (no AMX, or the OS refused it): a clear refusal naming why, never a crash on a tile instruction.
+    EXPECT_EQ(status, FASTERNET_UNSUPPORTED);
+    const std::string reason = fasternet_last_error();
+    EXPECT_TRUE(reason.find("AMX") != std::string::npos || reason.find("tile") != std::string::npos) << reason;
 }
 
 TEST(CApi, ProfileNamesEveryLayerAndItsTimesAreNonNegative) {

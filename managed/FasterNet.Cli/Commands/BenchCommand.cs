@@ -50,7 +50,7 @@ internal static class BenchCommand
                 calibrationSize: settings.Size);
             double? peakGflops = result.GetValue(peak)
                 ? MachineCeilings.Measure([subject.Model.Threads], seconds: 1.0, withBandwidth: false, kernelSet)
-                    .PeakFor(subject.Model.Threads, subject.Model.Precision)
+                    .PeakFor(subject.Model.Threads, subject.Model.Precision, subject.Model.PrecisionKernels)
                 : null;
             CaseResult outcome = subject.Measure(batchSize, settings, peakGflops);
             WarnIfDisagreeing(outcome);
@@ -90,7 +90,9 @@ internal static class BenchCommand
                 Console.WriteLine(FormattableString.Invariant(
                     $"  {c.Threads} thread{(c.Threads == 1 ? " " : "s")}: fp32 FMA peak {c.PeakGflops,7:F1} GFLOP/s   triad bandwidth {c.BandwidthGBps,6:F1} GB/s") +
                     (c.Bf16PeakGflops is { } bf16 ? FormattableString.Invariant($"   bf16 VDPBF16PS peak {bf16,7:F1} GFLOP/s") : "   bf16: no AVX512-BF16") +
-                    "   (AMX not measured)");
+                    (c.AmxBf16PeakGflops is { } amx
+                        ? FormattableString.Invariant($"   AMX TDPBF16PS peak {amx,7:F1} GFLOP/s")
+                        : $"   AMX not measured: {c.AmxUnavailable}"));
             return 0;
         }));
         return command;
@@ -146,7 +148,8 @@ internal static class BenchCommand
                         int8Peer, calibrationSize: settings.Size);
                     foreach (int batchSize in batchSizes)
                     {
-                        CaseResult outcome = subject.Measure(batchSize, settings, ceilings.PeakFor(threadCount, arithmetic));
+                        CaseResult outcome = subject.Measure(batchSize, settings,
+                            ceilings.PeakFor(threadCount, arithmetic, subject.Model.PrecisionKernels));
                         WarnIfDisagreeing(outcome);
                         Console.Error.WriteLine(FormattableString.Invariant(
                             $"  {spec.Name,-3} batch {batchSize,3} threads {threadCount}: FasterNet {outcome.Ours.Latency.MedianMs:F2} ms, ORT {outcome.Peer!.Latency.MedianMs:F2} ms, ratio {outcome.Ratio:F2}x") +
@@ -172,7 +175,7 @@ internal static class BenchCommand
             ["machine"] = machine.ToJson(),
             ["ceilings"] = CeilingsJson(ceilings),
             ["results"] = new JsonArray(results
-                .Select(r => (JsonNode?)BenchmarkReport.ToJson(r, settings, ceilings.PeakFor(r.Threads, precision))).ToArray()),
+                .Select(r => (JsonNode?)BenchmarkReport.ToJson(r, settings, ceilings.PeakFor(r.Threads, precision, r.KernelSet))).ToArray()),
         };
         if (saveJson is not null)
             File.WriteAllText(saveJson.FullName, BenchmarkReport.Serialize(document) + Environment.NewLine);
@@ -186,7 +189,8 @@ internal static class BenchCommand
             $"{settings.Size}x{settings.Size}, up to {settings.Iterations} timed runs after {settings.Warmup} warm-up runs, interleaved; ratio = ORT median / FasterNet median"));
         foreach (Ceiling c in ceilings.All)
             Console.WriteLine(FormattableString.Invariant($"peak {c.Threads} thread(s): {c.PeakGflops:F1} GFLOP/s, triad {c.BandwidthGBps:F1} GB/s") +
-                              (c.Bf16PeakGflops is { } bf16 ? FormattableString.Invariant($", bf16 VDPBF16PS {bf16:F1} GFLOP/s") : ""));
+                              (c.Bf16PeakGflops is { } bf16 ? FormattableString.Invariant($", bf16 VDPBF16PS {bf16:F1} GFLOP/s") : "") +
+                              (c.AmxBf16PeakGflops is { } amx ? FormattableString.Invariant($", AMX TDPBF16PS {amx:F1} GFLOP/s") : ""));
         Console.WriteLine();
         Console.WriteLine(markdown ? BenchmarkReport.ToMarkdown(results) : BenchmarkReport.ToTable(results));
     }
@@ -197,6 +201,8 @@ internal static class BenchCommand
         ["peak_gflops"] = Math.Round(c.PeakGflops, 1),
         ["bandwidth_gb_s"] = c.BandwidthGBps is { } b ? Math.Round(b, 1) : null,
         ["bf16_peak_gflops"] = c.Bf16PeakGflops is { } p ? Math.Round(p, 1) : null,
+        ["amx_bf16_peak_gflops"] = c.AmxBf16PeakGflops is { } amx ? Math.Round(amx, 1) : null,
+        ["amx_unavailable"] = c.AmxUnavailable,
     }).ToArray());
 
     private static void WarnIfDisagreeing(CaseResult outcome)

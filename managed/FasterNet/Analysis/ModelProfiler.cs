@@ -48,9 +48,11 @@ public static unsafe class ModelProfiler
             plainSeconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
         double modelSeconds = Statistics.Median(plainSeconds);
-        double peak = peakGflops ?? (model.Precision == Precision.BFloat16
-            ? Measurement.MeasureBf16PeakGflops(model.Threads)
-            : Measurement.MeasurePeakGflops(model.Threads));
+        double peak = peakGflops ?? (model.Precision != Precision.BFloat16
+            ? Measurement.MeasurePeakGflops(model.Threads)
+            : model.PrecisionKernels == "amx_bf16"
+                ? Measurement.MeasureAmxBf16PeakGflops(model.Threads)
+                : Measurement.MeasureBf16PeakGflops(model.Threads));
 
         var names = runs[0].Select(r => r.Name).ToList();
         if (runs.Any(run => !run.Select(r => r.Name).SequenceEqual(names)))

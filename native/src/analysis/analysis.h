@@ -15,6 +15,11 @@ double MeasurePeakGflops(int threads, double seconds);
 // sums); fails with FASTERNET_UNSUPPORTED where the CPU lacks AVX512-BF16.
 double MeasureBf16PeakGflops(int threads, double seconds);
 
+// TDPBF16PS (AMX tiles) throughput in GFLOP/s, counted as VDPBF16PS's (2 flops per bf16
+// product); fails with FASTERNET_UNSUPPORTED naming why where AMX cannot run (no AMX-TILE +
+// AMX-BF16, no AVX512-BF16, the OS refused tile data, or a build without the AMX set).
+double MeasureAmxBf16PeakGflops(int threads, double seconds);
+
 // Triad bandwidth in GB/s over `bytes` bytes in total with `threads` threads (>= 1).
 double MeasureBandwidth(int threads, int64_t bytes);
 

@@ -13,6 +13,7 @@
 #include "analysis/analysis.h"
 #include "common/aligned_buffer.h"
 #include "common/error.h"
+#include "kernels/bf16.h"
 #include "kernels/dispatch.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -212,6 +213,16 @@ double MeasureBf16PeakGflops(int threads, double seconds) {
     if (CpuFeatures() & kCpuAvx512bf16) return MeasureChainsGflops(Bf16DotChainsAvx512, threads, seconds);
 #endif
     Fail(FASTERNET_UNSUPPORTED, "this CPU has no AVX512-BF16 (VDPBF16PS) to measure");
+}
+
+double MeasureAmxBf16PeakGflops(int threads, double seconds) {
+    static const Bf16Capabilities caps = DetectBf16Capabilities();
+    if (!caps.amx_bf16) Fail(FASTERNET_UNSUPPORTED, "this CPU has no AMX-TILE + AMX-BF16 (TDPBF16PS) to measure");
+    if (!caps.amx_permitted) Fail(FASTERNET_UNSUPPORTED, "the OS refused AMX tile data (XTILEDATA) to this process");
+    if (!caps.avx512_bf16) Fail(FASTERNET_UNSUPPORTED, "this CPU has AMX but no AVX512-BF16; the AMX set is not used");
+    const AmxPeakRound round = AmxBf16PeakRound();
+    if (!round) Fail(FASTERNET_UNSUPPORTED, "this build has no AMX tiles (built for x86-64 Linux only)");
+    return MeasureChainsGflops(round, threads, seconds);
 }
 
 namespace {

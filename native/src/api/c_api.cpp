@@ -379,6 +379,14 @@ fasternet_status fasternet_measure_bf16_peak(int32_t threads, double seconds, do
     });
 }
 
+fasternet_status fasternet_measure_amx_bf16_peak(int32_t threads, double seconds, double* gflops) {
+    return Guard([&] {
+        RequireNotNull(gflops, "gflops");
+        if (!(seconds > 0.0 && seconds <= 60.0)) Fail(FASTERNET_INVALID_ARGUMENT, "seconds must be in (0, 60], got ", seconds);
+        *gflops = fasternet::MeasureAmxBf16PeakGflops(ThreadsOrAll(threads), seconds);
+    });
+}
+
 fasternet_status fasternet_measure_bandwidth(int32_t threads, int64_t bytes, double* gigabytes_per_second) {
     return Guard([&] {
         RequireNotNull(gigabytes_per_second, "gigabytes_per_second");

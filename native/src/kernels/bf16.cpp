@@ -2,6 +2,8 @@
 #include "kernels/bf16.h"
 
 #include <algorithm>
+#include <cstring>
+#include <initializer_list>
 #include <vector>
 
 #include "kernels/dispatch.h"
@@ -104,17 +106,10 @@ void ReferenceBf16Conv(const Bf16ConvArgs& bf) {
     for (int oy = args.row_begin; oy < args.row_end; ++oy) {
         for (int ox = 0; ox < args.out_w; ++ox) {
             std::fill(window.begin(), window.end(), 0.0f);
-            for (int ky = 0; ky < args.kernel; ++ky) {
-                const int iy = oy * args.stride - args.pad + ky;
-                if (iy < 0 || iy >= args.in_h) continue;
-                for (int kx = 0; kx < args.kernel; ++kx) {
-                    const int ix = ox * args.stride - args.pad + kx;
-                    if (ix < 0 || ix >= args.in_w) continue;
-                    const float* in = args.input + (static_cast<int64_t>(iy) * args.in_w + ix) * args.in_pixel_stride;
-                    float* tap = window.data() + (ky * args.kernel + kx) * tap_channels;
-                    for (int ci = 0; ci < args.in_c; ++ci) tap[ci] = RoundToBf16(in[ci]);
-                }
-            }
+            ForEachWindowTap(args, oy, ox, [&](int tap, const float* in) {
+                float* window_tap = window.data() + tap * tap_channels;
+                for (int ci = 0; ci < args.in_c; ++ci) window_tap[ci] = RoundToBf16(in[ci]);
+            });
             const int64_t out = (static_cast<int64_t>(oy) * args.out_w + ox) * args.out_pixel_stride;
             for (int co = 0; co < args.out_c; ++co) {
                 const bf16* panel = bf.packed_weights + (co / kPanelWidth) * Bf16PanelStride(k);
@@ -141,6 +136,11 @@ const Bf16KernelSet* ReferenceBf16Kernels() {
 #if !defined(__x86_64__) && !defined(_M_X64)
 const Bf16KernelSet* Avx512Bf16Kernels() { return nullptr; }
 #endif
+#if !defined(__x86_64__) || defined(_WIN32)
+// The real AMX set is built for x86-64 Linux only (x86_amx_bf16/kernel_set.cpp, native/CMakeLists.txt).
+const Bf16KernelSet* AmxBf16Kernels() { return nullptr; }
+AmxPeakRound AmxBf16PeakRound() { return nullptr; }
+#endif
 
 Bf16Capabilities DetectBf16Capabilities() {
     Bf16Capabilities caps;
@@ -162,19 +162,59 @@ Bf16Capabilities DetectBf16Capabilities() {
     return caps;
 }
 
-bool ChooseBf16Set(fasternet_kernel_set fp32_set, const Bf16Capabilities& caps, Bf16Set* set, const char** reason) {
+namespace {
+
+bool CanRun(Bf16Set set, const Bf16Capabilities& caps) {
+    switch (set) {
+        case Bf16Set::Reference: return true;
+        case Bf16Set::Avx512Bf16: return caps.avx512_bf16 && Bf16KernelsFor(set);
+        // AMX only when CPUID reports it and the OS granted tile data to this process (and with
+        // AVX512-BF16, which the AMX set's rounding and epilogue use; every AMX CPU has it).
+        case Bf16Set::Amx: return caps.amx_bf16 && caps.amx_permitted && caps.avx512_bf16 && Bf16KernelsFor(set);
+    }
+    return false;
+}
+
+}  // namespace
+
+bool ParseBf16SetName(const char* name, Bf16Set* set) {
+    for (Bf16Set candidate : {Bf16Set::Reference, Bf16Set::Avx512Bf16, Bf16Set::Amx}) {
+        if (std::strcmp(name, Bf16SetName(candidate)) == 0) {
+            *set = candidate;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool ChooseBf16Set(fasternet_kernel_set fp32_set, const Bf16Capabilities& caps, Bf16Set* set, const char** reason,
+                   const char* requested) {
+    if (requested && *requested && std::strcmp(requested, "auto") != 0) {
+        Bf16Set wanted;
+        if (!ParseBf16SetName(requested, &wanted)) {
+            *reason = "FASTERNET_BF16_KERNELS must be auto, reference_bf16, avx512_bf16 or amx_bf16";
+            return false;
+        }
+        if (!CanRun(wanted, caps)) {
+            *reason = wanted == Bf16Set::Amx
+                          ? "FASTERNET_BF16_KERNELS=amx_bf16: this CPU, OS or build cannot run AMX tiles (needs "
+                            "AMX-TILE, AMX-BF16, AVX512-BF16 and the OS's permission for tile data)"
+                          : "FASTERNET_BF16_KERNELS=avx512_bf16: this CPU/build lacks AVX512-BF16";
+            return false;
+        }
+        *set = wanted;
+        return true;
+    }
     if (fp32_set == FASTERNET_KERNELS_REFERENCE) {
         *set = Bf16Set::Reference;
         return true;
     }
-    // Best first. AMX tiles are not built yet: the AMX set exists only as a name here.
-    if (caps.amx_bf16 && caps.amx_permitted && Bf16KernelsFor(Bf16Set::Amx)) {
-        *set = Bf16Set::Amx;
-        return true;
-    }
-    if (caps.avx512_bf16 && Bf16KernelsFor(Bf16Set::Avx512Bf16)) {
-        *set = Bf16Set::Avx512Bf16;
-        return true;
+    // Best first.
+    for (Bf16Set candidate : {Bf16Set::Amx, Bf16Set::Avx512Bf16}) {
+        if (CanRun(candidate, caps)) {
+            *set = candidate;
+            return true;
+        }
     }
     *reason = caps.amx_bf16 && !caps.amx_permitted
                   ? "bf16 precision: this CPU has AMX but the OS refused tile data to this process, and it lacks "
@@ -188,7 +228,7 @@ const Bf16KernelSet* Bf16KernelsFor(Bf16Set set) {
     switch (set) {
         case Bf16Set::Reference: return ReferenceBf16Kernels();
         case Bf16Set::Avx512Bf16: return Avx512Bf16Kernels();
-        case Bf16Set::Amx: return nullptr;
+        case Bf16Set::Amx: return AmxBf16Kernels();
     }
     return nullptr;
 }

@@ -106,6 +106,13 @@ enum class Bf16Set { Reference, Avx512Bf16, Amx };
 
 const Bf16KernelSet* ReferenceBf16Kernels();
 const Bf16KernelSet* Avx512Bf16Kernels();  // nullptr where the build lacks it
+const Bf16KernelSet* AmxBf16Kernels();     // nullptr where the build lacks it (x86_amx_bf16/)
+
+// One round of register-only TDPBF16PS on the calling thread's tiles (the peak loop of
+// `fasternet bench peak`); returns the flops done. Call only where ChooseBf16Set would pick
+// AMX. nullptr where the build lacks the AMX set.
+using AmxPeakRound = double (*)();
+AmxPeakRound AmxBf16PeakRound();
 
 // What decides the bf16 set: the CPU's features and whether the OS let this
 // process use AMX tile data (arch_prctl on Linux).
@@ -119,9 +126,13 @@ Bf16Capabilities DetectBf16Capabilities();
 
 // The bf16 set for a model whose fp32 set is `fp32_set`: the reference set
 // with the reference kernels, else the fastest fast set the capabilities allow
-// (AMX only when both CPUID and the OS say yes). False when there is none
-// (`reason` says why). The AMX set is not built yet, so it is never chosen.
-bool ChooseBf16Set(fasternet_kernel_set fp32_set, const Bf16Capabilities& caps, Bf16Set* set, const char** reason);
+// (AMX only when both CPUID and the OS say yes). `requested` (the environment's
+// FASTERNET_BF16_KERNELS: a Bf16SetName, or "auto"/empty/nullptr for the choice
+// above) forces one set, still only where the capabilities allow it. False when
+// there is none (`reason` says why).
+bool ChooseBf16Set(fasternet_kernel_set fp32_set, const Bf16Capabilities& caps, Bf16Set* set, const char** reason,
+                   const char* requested = nullptr);
+bool ParseBf16SetName(const char* name, Bf16Set* set);
 
 const Bf16KernelSet* Bf16KernelsFor(Bf16Set set);
 const char* Bf16SetName(Bf16Set set);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -319,17 +320,21 @@ struct Model::Plan {
 };
 
 Model::Model(const Architecture& architecture, const std::map<std::string, TensorView>& sd,
-             fasternet_kernel_set kernel_set, int num_threads, fasternet_precision precision)
+             fasternet_kernel_set kernel_set, int num_threads, fasternet_precision precision,
+             const Bf16KernelSet* bf16_kernels)
     : architecture_(architecture), kernel_set_(kernel_set), kernels_(KernelsFor(kernel_set)),
       num_threads_(num_threads), precision_(precision) {
     if (!kernels_) {
         Fail(FASTERNET_UNSUPPORTED, "kernel set '", KernelSetName(kernel_set), "' is not available on this CPU/build");
     }
-    if (precision == FASTERNET_PRECISION_BFLOAT16) {
+    if (precision == FASTERNET_PRECISION_BFLOAT16 && bf16_kernels) {
+        bf16_kernels_ = bf16_kernels;
+    } else if (precision == FASTERNET_PRECISION_BFLOAT16) {
         static const Bf16Capabilities capabilities = DetectBf16Capabilities();
         Bf16Set set;
         const char* reason = "";
-        if (!ChooseBf16Set(kernel_set, capabilities, &set, &reason)) Fail(FASTERNET_UNSUPPORTED, reason);
+        static const char* const requested = std::getenv("FASTERNET_BF16_KERNELS");
+        if (!ChooseBf16Set(kernel_set, capabilities, &set, &reason, requested)) Fail(FASTERNET_UNSUPPORTED, reason);
         bf16_kernels_ = Bf16KernelsFor(set);
     }
     const bool bf16 = bf16_kernels_ != nullptr;

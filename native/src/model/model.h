@@ -69,9 +69,11 @@ struct LayerTime {
 
 class Model {
 public:
+    // bf16_kernels: for a bf16 model, these kernels instead of the ones ChooseBf16Set picks (the native
+    // tests run whole networks on the emulated AMX set this way); nullptr: dispatch chooses.
     Model(const Architecture& architecture, const std::map<std::string, TensorView>& state_dict,
           fasternet_kernel_set kernel_set, int num_threads,
-          fasternet_precision precision = FASTERNET_PRECISION_FLOAT32);
+          fasternet_precision precision = FASTERNET_PRECISION_FLOAT32, const Bf16KernelSet* bf16_kernels = nullptr);
     ~Model();
 
     const Architecture& architecture() const { return architecture_; }

@@ -133,6 +133,23 @@ public class BFloat16Tests
         Assert.That(model.PrecisionKernels, Is.Empty);
     }
 
+    [Test]
+    public void AmxPeakIsMeasuredWhereAmxRunsAndOtherwiseRefusedWithTheReason()
+    {
+        double gflops;
+        try
+        {
+            gflops = Measurement.MeasureAmxBf16PeakGflops(1, 0.05);
+        }
+        catch (NotSupportedByRuntimeException e)
+        {
+            // No AMX here (or the OS refused tile data): refused with the reason, never a tile instruction run.
+            Assert.That(e.Message, Does.Contain("AMX").Or.Contain("tile"));
+            return;
+        }
+        Assert.That(double.IsFinite(gflops) && gflops > 0, Is.True, $"{gflops} GFLOP/s");
+    }
+
     private static Tensor Expect(FasterNetModel model, string dir, string prefix, string shape, string kind, double tolerance)
     {
         Tensor input = Npy.Read(Fixtures.Path($"{dir}/{prefix}input_{shape}.npy"));

@@ -52,7 +52,9 @@ struct Isa : drivers::ProductTileBudget<6, 6> {
     static Vector Div(Vector a, Vector b) { return vdivq_f32(a, b); }
     // maxnm, not max: ReLU(NaN) is 0 like the scalar definition (x > 0 ? x : 0).
     static Vector Relu(Vector x) { return vmaxnmq_f32(x, vdupq_n_f32(0.0f)); }
-    static void Prefetch(const char* p) { __builtin_prefetch(p, 0, 2); }
+    // Always inlined: as an ordinary function GCC marks it const (no visible effect) and
+    // deletes every call, so no prefetch would be issued at all.
+    __attribute__((always_inline)) static void Prefetch(const char* p) { __builtin_prefetch(p, 0, 2); }
     template <int Count>
     static void Gelu(Vector* v) {
         for (int j = 0; j < Count; ++j) v[j] = neon::Gelu(v[j]);

@@ -13,20 +13,10 @@ void Conv(const ConvArgs& args) {
                     args.packed_weights + static_cast<size_t>(co / kPanelWidth) * k_total * kPanelWidth;
                 const int lane = co % kPanelWidth;
                 float sum = args.bias ? args.bias[co] : 0.0f;
-                for (int ky = 0; ky < args.kernel; ++ky) {
-                    const int iy = oy * args.stride - args.pad + ky;
-                    if (iy < 0 || iy >= args.in_h) continue;
-                    for (int kx = 0; kx < args.kernel; ++kx) {
-                        const int ix = ox * args.stride - args.pad + kx;
-                        if (ix < 0 || ix >= args.in_w) continue;
-                        const float* in =
-                            args.input + (static_cast<int64_t>(iy) * args.in_w + ix) * args.in_pixel_stride;
-                        const int k_base = (ky * args.kernel + kx) * args.in_c;
-                        for (int ci = 0; ci < args.in_c; ++ci) {
-                            sum += in[ci] * panel[static_cast<size_t>(k_base + ci) * kPanelWidth + lane];
-                        }
-                    }
-                }
+                ForEachWindowTap(args, oy, ox, [&](int tap, const float* in) {
+                    const float* weights = panel + static_cast<size_t>(tap) * args.in_c * kPanelWidth + lane;
+                    for (int ci = 0; ci < args.in_c; ++ci) sum += in[ci] * weights[static_cast<size_t>(ci) * kPanelWidth];
+                });
                 out[co] = ApplyActivation(sum, args.activation);
             }
         }

@@ -54,7 +54,9 @@ struct Isa : drivers::ProductTileBudget<6, 6> {
     static Vector Div(Vector a, Vector b) { return _mm256_div_ps(a, b); }
     // max returns its second operand for NaN: ReLU(NaN) = 0 as the scalar definition.
     static Vector Relu(Vector x) { return _mm256_max_ps(x, _mm256_setzero_ps()); }
-    static void Prefetch(const char* p) { _mm_prefetch(p, _MM_HINT_T1); }
+    // Always inlined: as an ordinary function GCC marks it const (no visible effect) and
+    // deletes every call, so no prefetch would be issued at all.
+    __attribute__((always_inline)) static void Prefetch(const char* p) { _mm_prefetch(p, _MM_HINT_T1); }
     template <int Count>
     static void Gelu(Vector* v) {
         GeluArray<Count>(v);

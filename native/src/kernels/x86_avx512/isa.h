@@ -44,7 +44,9 @@ struct Isa {
     static Vector Mul(Vector a, Vector b) { return _mm512_mul_ps(a, b); }
     static Vector Div(Vector a, Vector b) { return _mm512_div_ps(a, b); }
     static Vector Relu(Vector x) { return MaxPs(x, _mm512_setzero_ps()); }
-    static void Prefetch(const char* p) { _mm_prefetch(p, _MM_HINT_T1); }
+    // Always inlined: as an ordinary function GCC marks it const (no visible effect) and
+    // deletes every call, so no prefetch would be issued at all.
+    __attribute__((always_inline)) static void Prefetch(const char* p) { _mm_prefetch(p, _MM_HINT_T1); }
     template <int Count>
     static void Gelu(Vector* v) {
         GeluArray<Count>(v);
