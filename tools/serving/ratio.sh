@@ -15,7 +15,7 @@
 # executor awake, as the bench's own warm-up) and then WINDOW seconds timed.
 # Server CPU per image comes from /proc (cpu_by_thread.py): exec = executor + OpenMP threads, io = thread pool.
 # Needs ./build.sh first. Bounded: about 5 points x (WARM + 5 + PAIRS x (2 x WINDOW + 4)) seconds per round
-# (defaults: ~4.5 minutes per round).
+# (defaults: ~5.5 minutes per round).
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 ROUNDS="${ROUNDS:-1}" PAIRS="${PAIRS:-3}" WINDOW="${WINDOW:-4}" WARM="${WARM:-10}" PORT="${PORT:-18280}"
 POINTS="${POINTS:-shared,pinned}" # layouts to run
