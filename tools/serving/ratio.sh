@@ -15,7 +15,7 @@
 # executor awake, as the bench's own warm-up) and then WINDOW seconds timed.
 # Server CPU per image comes from /proc (cpu_by_thread.py): exec = executor + OpenMP threads, io = thread pool.
 # Needs ./build.sh first. Bounded: about 5 points x (WARM + 5 + PAIRS x (2 x WINDOW + 4)) seconds per round
-# (defaults: ~4.5 minutes per round).
+# (defaults: ~5.5 minutes per round).
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 ROUNDS="${ROUNDS:-1}" PAIRS="${PAIRS:-3}" WINDOW="${WINDOW:-4}" WARM="${WARM:-10}" PORT="${PORT:-18280}"
 POINTS="${POINTS:-shared,pinned}" # layouts to run
@@ -24,9 +24,16 @@ LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($CORES cores); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ROUNDS=$ROUNDS PAIRS=$PAIRS WINDOW=${WINDOW}s WARM=${WARM}s"
 
-library() { # cpus threads batch iterations -> prints "median_ms images_per_s"
-  taskset -c "$1" "$CLI" bench --model t0 --threads "$2" --batch "$3" --iterations "$4" --warmup 5 --json |
-    python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["median_ms"], j["images_per_s"])'
+library() { # cpus threads batch iterations -> prints "median_ms images_per_s cpu_seconds" (cpu: the whole process)
+  python3 - "$@" "$CLI" <<'PY'
+import json, resource, subprocess, sys
+cpus, threads, batch, iterations, cli = sys.argv[1:6]
+out = subprocess.run(["taskset", "-c", cpus, cli, "bench", "--model", "t0", "--threads", threads, "--batch", batch,
+                      "--iterations", iterations, "--warmup", "5", "--json"], check=True, capture_output=True, text=True).stdout
+used = resource.getrusage(resource.RUSAGE_CHILDREN)
+j = json.loads(out)
+print(j["median_ms"], j["images_per_s"], used.ru_utime + used.ru_stime)
+PY
 }
 
 wrk_run() { # cpus connections seconds
@@ -59,14 +66,18 @@ point() { # name kind scpus ccpus threads lib-batch connections serve-args...
   SERVER=$!
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.1; done
   wrk_run "$ccpus" 8 "$WARM" > /dev/null # past start-up (JIT, first touches of the connection buffers)
-  local calibration iterations
-  read -r calibration _ <<<"$(library "$scpus" "$threads" "$batch" 5)"
-  iterations="$(python3 -c "print(max(5, round($WINDOW * 1000 / $calibration)))")"
-  local lib=() results=() lm lr s
-  read -r lm lr <<<"$(library "$scpus" "$threads" "$batch" "$iterations")"; lib+=("$lm $lr")
+  local calibration fixed_cpu iterations
+  read -r calibration _ fixed_cpu <<<"$(library "$scpus" "$threads" "$batch" 5)"
+  iterations="$(python3 -c "print(max(10, round($WINDOW * 1000 / $calibration)))")"
+  local lib=() results=() cpu=() cpu_ratios=() lm lr lc s
+  read -r lm lr lc <<<"$(library "$scpus" "$threads" "$batch" "$iterations")"; lib+=("$lm $lr")
+  # Library CPU per image: a window's process CPU minus the 5-iteration calibration run's (start-up, weights,
+  # warm-up), over the extra images. Less moved by other jobs than wall-clock time (see docs/serving.md).
+  lib_cpu() { python3 -c "print(round(max(0.0, $1 - $fixed_cpu) * 1000 / (($iterations - 5) * $batch), 2))"; }
+  cpu+=("$(lib_cpu "$lc")")
   for i in $(seq 1 "$PAIRS"); do
     s="$(server_window "$ccpus" "$c")"
-    read -r lm lr <<<"$(library "$scpus" "$threads" "$batch" "$iterations")"; lib+=("$lm $lr")
+    read -r lm lr lc <<<"$(library "$scpus" "$threads" "$batch" "$iterations")"; lib+=("$lm $lr"); cpu+=("$(lib_cpu "$lc")")
     local before="${lib[$((i - 1))]}" after="${lib[$i]}" value
     if [ "$kind" = latency ]; then
       value="$(python3 -c "print(round($(field p50_ms <<<"$s") - (${before% *} + ${after% *}) / 2, 2))")"
@@ -75,17 +86,23 @@ point() { # name kind scpus ccpus threads lib-batch connections serve-args...
       value="$(python3 -c "print(round($(field requests_per_s <<<"$s") / ((${before#* } + ${after#* }) / 2), 3))")"
       echo "  $name pair=$i library_b${batch}_img_s=${before#* },${after#* } server_img_s=$(field requests_per_s <<<"$s") ratio=$value | $s"
     fi
+    local cpu_ratio
+    cpu_ratio="$(python3 -c "print(round((${cpu[$((i - 1))]} + ${cpu[$i]}) / 2 / max(0.01, $(field total <<<"$s")), 3))")"
+    echo "    cpu ms per image: library=${cpu[$((i - 1))]},${cpu[$i]} server_total=$(field total <<<"$s") cpu_ratio=$cpu_ratio"
+    cpu_ratios+=("$cpu_ratio")
     results+=("$value")
   done
   kill -TERM "$SERVER"; wait "$SERVER" || true
   SERVER=
-  python3 - "$name" "$kind" "$iterations" "${results[@]}" <<'EOF'
+  python3 - "$name" "$kind" "$iterations" "${cpu_ratios[*]}" "${results[@]}" <<'EOF'
 import statistics, sys
-name, kind, iterations, values = sys.argv[1], sys.argv[2], sys.argv[3], [float(v) for v in sys.argv[4:]]
+name, kind, iterations, values = sys.argv[1], sys.argv[2], sys.argv[3], [float(v) for v in sys.argv[5:]]
+cpu_ratios = [float(v) for v in sys.argv[4].split()]
 met = sum(v <= 1.0 if kind == "latency" else v >= 0.85 for v in values)
 label = "difference_ms" if kind == "latency" else "ratio"
 print(f"{name} {label} median={statistics.median(values):.3g} spread={min(values):.3g}..{max(values):.3g}"
-      f" pairs={len(values)} target_met={met}/{len(values)} (library iterations per window: {iterations})")
+      f" pairs={len(values)} target_met={met}/{len(values)} cpu_ratio median={statistics.median(cpu_ratios):.3g}"
+      f" spread={min(cpu_ratios):.3g}..{max(cpu_ratios):.3g} (library iterations per window: {iterations})")
 EOF
 }
 
