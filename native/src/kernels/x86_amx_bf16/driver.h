@@ -50,21 +50,12 @@ namespace fasternet::amx_bf16 {
 
 template <class Tiles>
 struct AmxKernels {
+    // Where the epilogue writes: the avx512_bf16 tiles' TileOutput (GemmArgs' n, bias, activation,
+    // residual, c and ldc; c_bf16 replaces c, rounded to bf16).
+    using Output = avx512_bf16::TileOutput;
     static constexpr int kTileElements = kMaxTileRows * kPanelWidth;  // floats in one C tile
     static constexpr int64_t kBTileValues = int64_t{kPairsPerTile} * 2 * kPanelWidth;  // bf16 in one B tile
     static constexpr int64_t kRowBlockBytes = 64 * 1024;
-
-    // Where the epilogue writes (GemmArgs' meaning): row i of the GEMM is c + i * ldc.
-    struct Output {
-        int n = 0;
-        const float* bias = nullptr;
-        Activation activation = Activation::None;
-        const float* residual = nullptr;
-        int64_t ldr = 0;
-        float* c = nullptr;
-        bf16* c_bf16 = nullptr;  // replaces c when set: rounded to bf16, row stride ldc
-        int64_t ldc = 0;
-    };
 
     // The A buffer of one row block: `stride` bf16 per row (a multiple of 32).
     struct ABlock {
@@ -75,15 +66,7 @@ struct AmxKernels {
     static void Gemm(const Bf16GemmArgs& bf) {
         const GemmArgs& args = bf.gemm;
         if (args.m <= 0 || args.n <= 0) return;
-        Output out;
-        out.n = args.n;
-        out.bias = args.bias;
-        out.activation = args.activation;
-        out.residual = args.residual;
-        out.ldr = args.ldr;
-        out.c = args.c;
-        out.c_bf16 = bf.c_bf16;
-        out.ldc = args.ldc;
+        const Output out{args, bf.c_bf16};
         const int split = args.a2 ? std::clamp(args.k_split, 0, args.k) : args.k;
         const auto fill = [&](int64_t row, int64_t rows, const ABlock& block) {
             for (int64_t r = 0; r < rows; ++r) {
@@ -111,12 +94,12 @@ struct AmxKernels {
         const int k = Bf16ConvDepth(args.kernel, args.in_c);
         // Output pixel p (= oy * out_w + ox) is GEMM row p.
         Output out;
-        out.n = args.out_c;
-        out.bias = args.bias;
-        out.activation = args.activation;
-        out.c = args.output;
+        out.gemm.n = args.out_c;
+        out.gemm.bias = args.bias;
+        out.gemm.activation = args.activation;
+        out.gemm.c = args.output;
+        out.gemm.ldc = args.out_pixel_stride;
         out.c_bf16 = bf.output_bf16;
-        out.ldc = args.out_pixel_stride;
         const auto fill = [&](int64_t first_pixel, int64_t pixels, const ABlock& block) {
             for (int64_t i = 0; i < pixels; ++i) {
                 bf16* dst = block.values + i * block.stride;
@@ -160,7 +143,7 @@ private:
         EnsureConfigured();
         const int steps = (pairs + kPairsPerTile - 1) / kPairsPerTile;
         const int full_steps = pairs / kPairsPerTile, tail_pairs = pairs % kPairsPerTile;
-        const int panels = (out.n + kPanelWidth - 1) / kPanelWidth;
+        const int panels = (out.gemm.n + kPanelWidth - 1) / kPanelWidth;
 
         // Each panel's K tail as a whole B tile, zero past the last pair.
         thread_local std::vector<bf16> tails;
@@ -215,7 +198,7 @@ private:
                         for (int p = 0; p < (two_panels ? 2 : 1); ++p) {
                             const int column = (panel + p) * kPanelWidth;
                             Finish(c_scratch + (2 * r + p) * kTileElements, valid_rows,
-                                   std::min(kPanelWidth, out.n - column), out, row, column);
+                                   std::min(kPanelWidth, out.gemm.n - column), out, row, column);
                         }
                     }
                 }
@@ -257,18 +240,19 @@ private:
     // stored as fp32 or rounded to bf16.
     static void Finish(const float* tile, int rows, int columns, const Output& out, int64_t row, int column) {
         using Isa = avx512::Isa;
+        const GemmArgs& gemm = out.gemm;
         const Isa::Mask mask = Isa::MaskFor(columns);
-        const Isa::Vector bias = out.bias ? Isa::LoadMasked(out.bias + column, mask) : Isa::Zero();
+        const Isa::Vector bias = gemm.bias ? Isa::LoadMasked(gemm.bias + column, mask) : Isa::Zero();
         for (int r = 0; r < rows; ++r) {
             Isa::Vector value = Isa::Add(Isa::Load(tile + r * kPanelWidth), bias);
-            if (out.activation == Activation::Relu) value = Isa::Relu(value);
-            if (out.activation == Activation::Gelu) Isa::Gelu<1>(&value);
-            if (out.residual) value = Isa::Add(value, Isa::LoadMasked(out.residual + (row + r) * out.ldr + column, mask));
+            if (gemm.activation == Activation::Relu) value = Isa::Relu(value);
+            if (gemm.activation == Activation::Gelu) Isa::Gelu<1>(&value);
+            if (gemm.residual) value = Isa::Add(value, Isa::LoadMasked(gemm.residual + (row + r) * gemm.ldr + column, mask));
             if (out.c_bf16) {
-                _mm256_mask_storeu_epi16(out.c_bf16 + (row + r) * out.ldc + column, mask,
+                _mm256_mask_storeu_epi16(out.c_bf16 + (row + r) * gemm.ldc + column, mask,
                                          avx512_bf16::RoundVectorToBf16(value));
             } else {
-                Isa::StoreMasked(out.c + (row + r) * out.ldc + column, mask, value);
+                Isa::StoreMasked(gemm.c + (row + r) * gemm.ldc + column, mask, value);
             }
         }
     }
