@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,25 +49,52 @@ inline size_t HugePageBytes() {
 #endif
 }
 
-// 64-byte aligned; whole huge pages (with the kernel asked to back them so) from one huge page up.
+// Bytes actually reserved for a buffer of `bytes`: whole huge pages from one huge page up.
+inline size_t ReservedBytes(size_t bytes) {
+    const size_t huge = HugePageBytes();
+    if (huge == 0 || bytes < huge) return bytes;
+    return (bytes + huge - 1) / huge * huge;
+}
+
+// 64-byte aligned; from one huge page up, whole huge pages mapped on their own and marked for huge
+// pages before anything touches them. Not from malloc: after a large free, glibc serves large
+// blocks from its heap, where chunk headers written just past a block's end touch the next
+// block's first 4 KB page, and a 2 MB region with one small page already in it never becomes huge
+// (a FasterNet-L created after an M got 65 MB of its 375 MB in huge pages that way).
 inline void* AllocateBuffer(size_t bytes) {
     const size_t huge = HugePageBytes();
     if (huge == 0 || bytes < huge) return AlignedAllocate(64, bytes);
-    const size_t rounded = (bytes + huge - 1) / huge * huge;
-    void* p = AlignedAllocate(huge, rounded);
-#ifndef _WIN32
+#ifdef _WIN32
+    return nullptr;  // unreachable: HugePageBytes() is 0 on Windows
+#else
+    // Over-map by one huge page, keep the aligned part, unmap the rest.
+    const size_t reserved = ReservedBytes(bytes);
+    void* mapped = mmap(nullptr, reserved + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) return nullptr;
+    const uintptr_t start = reinterpret_cast<uintptr_t>(mapped);
+    const uintptr_t aligned = (start + huge - 1) / huge * huge;
+    if (aligned > start) munmap(mapped, aligned - start);
+    const size_t after = start + reserved + huge - (aligned + reserved);
+    if (after > 0) munmap(reinterpret_cast<void*>(aligned + reserved), after);
+    void* p = reinterpret_cast<void*>(aligned);
 #ifdef MADV_HUGEPAGE
-    if (p) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without it the memory is still fine
-#endif
+    madvise(p, reserved, MADV_HUGEPAGE);  // advice only: without it the memory is still fine
 #endif
     return p;
+#endif
 }
 
-inline void AlignedFree(void* p) {
+// Frees what AllocateBuffer(bytes) returned.
+inline void FreeBuffer(void* p, size_t bytes) {
+    if (!p) return;
 #ifdef _WIN32
     _aligned_free(p);
 #else
-    std::free(p);
+    const size_t huge = HugePageBytes();
+    if (huge == 0 || bytes < huge)
+        std::free(p);
+    else
+        munmap(p, ReservedBytes(bytes));
 #endif
 }
 
@@ -82,7 +110,7 @@ public:
     }
     AlignedBuffer& operator=(AlignedBuffer&& other) noexcept {
         if (this != &other) {
-            AlignedFree(data_);
+            Free();
             data_ = other.data_;
             size_ = other.size_;
             other.data_ = nullptr;
@@ -90,16 +118,13 @@ public:
         }
         return *this;
     }
-    ~AlignedBuffer() { AlignedFree(data_); }
+    ~AlignedBuffer() { Free(); }
 
     // Discards the contents; new memory is uninitialised.
     void Resize(size_t count) {
-        AlignedFree(data_);
-        data_ = nullptr;
-        size_ = 0;
+        Free();
         if (count == 0) return;
-        const size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
-        data_ = static_cast<float*>(AllocateBuffer(bytes));
+        data_ = static_cast<float*>(AllocateBuffer(Bytes(count)));
         if (!data_) throw std::bad_alloc();
         size_ = count;
     }
@@ -109,6 +134,13 @@ public:
     size_t size() const { return size_; }
 
 private:
+    static size_t Bytes(size_t count) { return (count * sizeof(float) + 63) / 64 * 64; }
+    void Free() {
+        FreeBuffer(data_, Bytes(size_));
+        data_ = nullptr;
+        size_ = 0;
+    }
+
     float* data_ = nullptr;
     size_t size_ = 0;
 };
