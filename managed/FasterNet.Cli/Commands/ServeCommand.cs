@@ -69,6 +69,7 @@ internal static class ServeCommand
 
     private static async Task<int> Serve(ServerConfiguration configuration, bool verbose)
     {
+        SocketCompletions.PreferInline();  // before the first socket of the process
         Console.Error.WriteLine("effective configuration:");
         Console.Error.WriteLine(configuration.ToJson());
         await using InferenceServer server = await InferenceServer.StartAsync(configuration, logging => logging
@@ -76,6 +77,7 @@ internal static class ServeCommand
             .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning));
         foreach (ServedModel m in server.Models.Values)
             Console.Error.WriteLine($"model {m.Name}: {string.Join(", ", m.EffectiveSettings.Select(kv => $"{kv.Key}={kv.Value}"))}");
+        Console.Error.WriteLine($"socket completions: {SocketCompletions.Effective()} ({SocketCompletions.Variable}=0 turns inline off)");
         Console.Error.WriteLine($"ready: REST {server.HttpAddress}" + (server.GrpcAddress is { } g ? $", gRPC {g}" : "") +
                                 " (SIGTERM or Ctrl+C drains and stops)");
         await server.WaitForShutdownAsync();
