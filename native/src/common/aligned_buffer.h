@@ -49,38 +49,37 @@ inline size_t HugePageBytes() {
 #endif
 }
 
-// Bytes actually reserved for a buffer of `bytes`: whole huge pages from one huge page up.
-inline size_t ReservedBytes(size_t bytes) {
+// Whole huge pages for a buffer of `bytes` that gets its own mapping (one huge page or more),
+// else 0: such buffers come from AlignedAllocate.
+inline size_t MappedBytes(size_t bytes) {
     const size_t huge = HugePageBytes();
-    if (huge == 0 || bytes < huge) return bytes;
-    return (bytes + huge - 1) / huge * huge;
+    return huge != 0 && bytes >= huge ? (bytes + huge - 1) / huge * huge : 0;
 }
 
 // 64-byte aligned; from one huge page up, whole huge pages mapped on their own and marked for huge
 // pages before anything touches them. Not from malloc: after a large free, glibc serves large
-// blocks from its heap, where chunk headers written just past a block's end touch the next
-// block's first 4 KB page, and a 2 MB region with one small page already in it never becomes huge
-// (a FasterNet-L created after an M got 65 MB of its 375 MB in huge pages that way).
+// blocks from its heap, already resident in 4 KB pages, and a 2 MB region with a small page in it
+// gets no huge page when touched (a FasterNet-L created after an M had 10-65 MB of its 375 MB in
+// huge pages that way).
 inline void* AllocateBuffer(size_t bytes) {
-    const size_t huge = HugePageBytes();
-    if (huge == 0 || bytes < huge) return AlignedAllocate(64, bytes);
-#ifdef _WIN32
-    return nullptr;  // unreachable: HugePageBytes() is 0 on Windows
-#else
+    const size_t mapped_bytes = MappedBytes(bytes);
+    if (mapped_bytes == 0) return AlignedAllocate(64, bytes);
+#ifndef _WIN32  // HugePageBytes() is 0 on Windows
     // Over-map by one huge page, keep the aligned part, unmap the rest.
-    const size_t reserved = ReservedBytes(bytes);
-    void* mapped = mmap(nullptr, reserved + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const size_t huge = HugePageBytes();
+    void* mapped = mmap(nullptr, mapped_bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapped == MAP_FAILED) return nullptr;
     const uintptr_t start = reinterpret_cast<uintptr_t>(mapped);
     const uintptr_t aligned = (start + huge - 1) / huge * huge;
     if (aligned > start) munmap(mapped, aligned - start);
-    const size_t after = start + reserved + huge - (aligned + reserved);
-    if (after > 0) munmap(reinterpret_cast<void*>(aligned + reserved), after);
+    if (start + huge > aligned) munmap(reinterpret_cast<void*>(aligned + mapped_bytes), start + huge - aligned);
     void* p = reinterpret_cast<void*>(aligned);
 #ifdef MADV_HUGEPAGE
-    madvise(p, reserved, MADV_HUGEPAGE);  // advice only: without it the memory is still fine
+    madvise(p, mapped_bytes, MADV_HUGEPAGE);  // advice only: without it the memory is still fine
 #endif
     return p;
+#else
+    return nullptr;
 #endif
 }
 
@@ -90,11 +89,10 @@ inline void FreeBuffer(void* p, size_t bytes) {
 #ifdef _WIN32
     _aligned_free(p);
 #else
-    const size_t huge = HugePageBytes();
-    if (huge == 0 || bytes < huge)
-        std::free(p);
+    if (const size_t mapped_bytes = MappedBytes(bytes))
+        munmap(p, mapped_bytes);
     else
-        munmap(p, ReservedBytes(bytes));
+        std::free(p);
 #endif
 }
 
