@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -17,58 +18,75 @@ internal static class RestProtocol
 {
     public const string HeaderLengthName = "Inference-Header-Content-Length";
 
+    // A JSON header beyond this carries tensor data in JSON: parsed off the socket thread (see LeaveSocketThread).
+    private const int LargeJsonHeaderBytes = 64 * 1024;
+
     /// <summary>The body, decompressed, refused beyond <paramref name="limit"/> bytes (413) either way.</summary>
     public static async Task<byte[]> ReadBodyAsync(HttpRequest request, long limit, CancellationToken token)
     {
-        Stream body = request.Body;
         string? encoding = request.Headers.ContentEncoding;
-        Stream source = encoding?.Trim().ToLowerInvariant() switch
+        Func<Stream, Stream>? decompressor = encoding?.Trim().ToLowerInvariant() switch
         {
-            null or "" or "identity" => body,
-            "gzip" => new GZipStream(body, CompressionMode.Decompress, leaveOpen: true),
-            "deflate" => new ZLibStream(body, CompressionMode.Decompress, leaveOpen: true),
+            null or "" or "identity" => null,
+            "gzip" => raw => new GZipStream(raw, CompressionMode.Decompress),
+            "deflate" => raw => new ZLibStream(raw, CompressionMode.Decompress),
             _ => throw new InferenceException(InferenceErrorKind.BadRequest,
                 $"unsupported Content-Encoding '{encoding}' (gzip, deflate or none)"),
         };
-        if (source == body && request.ContentLength is { } length && length <= limit)
+        byte[] body;
+        if (request.ContentLength is { } length && length <= limit)
         {
             // Known length: one array of that size, no regrowing copies.
-            var exact = new byte[length];
-            await body.ReadExactlyAsync(exact, token).ConfigureAwait(false);
-            return exact;
+            body = new byte[length];
+            await request.Body.ReadExactlyAsync(body, token).ConfigureAwait(false);
         }
+        else
+        {
+            body = await ReadAllAsync(request.Body, limit, afterDecompression: false, token).ConfigureAwait(false);
+        }
+        await LeaveSocketThread();
+        if (decompressor is null)
+            return body;
+        try
+        {
+            using Stream decompressed = decompressor(new MemoryStream(body, writable: false));
+            return await ReadAllAsync(decompressed, limit, afterDecompression: true, token).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw InferenceException.BadRequest($"the {encoding} body is corrupt: {e.Message}");
+        }
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream source, long limit, bool afterDecompression, CancellationToken token)
+    {
         using var buffer = new MemoryStream();
         byte[] chunk = ArrayPool<byte>.Shared.Rent(81920);
         try
         {
-            while (true)
+            int read;
+            while ((read = await source.ReadAsync(chunk, token).ConfigureAwait(false)) > 0)
             {
-                int read;
-                try
-                {
-                    read = await source.ReadAsync(chunk, token).ConfigureAwait(false);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw InferenceException.BadRequest($"the {encoding} body is corrupt: {e.Message}");
-                }
-                if (read == 0)
-                    break;
                 if (buffer.Length + read > limit)
                     throw new InferenceException(InferenceErrorKind.PayloadTooLarge,
                         $"the request body is larger than the server's limit of {limit} bytes" +
-                        (source == body ? "" : " (after decompression)"));
+                        (afterDecompression ? " (after decompression)" : ""));
                 buffer.Write(chunk, 0, read);
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(chunk);
-            if (source != body)
-                await source.DisposeAsync().ConfigureAwait(false);
         }
         return buffer.ToArray();
     }
+
+    /// <summary>
+    /// Continues on the thread pool. With <see cref="ServerConfiguration.ReadRequestsOnSocketThread"/> a request's reads
+    /// resume on the socket thread that received the bytes, which also serves other connections: CPU-heavy steps
+    /// (decompression, JSON tensors, image decoding) run after this, so they never hold up another client's I/O.
+    /// </summary>
+    private static YieldAwaitable LeaveSocketThread() => Task.Yield();
 
     /// <summary>A whole body (JSON, or JSON header + binary inputs) to a request; the fallback for compressed bodies.</summary>
     public static (InferenceRequest Request, bool BinaryOutput) ParseInfer(string modelName, byte[] body, string? headerLengthText,
@@ -111,6 +129,8 @@ internal static class RestProtocol
         int headerLength = HeaderLength(headerLengthText, length);
         var json = new byte[headerLength];
         await ReadExactlyAsync(reader, json, headerLength, token).ConfigureAwait(false);
+        if (headerLength > LargeJsonHeaderBytes)
+            await LeaveSocketThread();
         InferHeader header = ParseHeader(modelName, json, length - headerLength);
         for (int i = 0; i < header.Inputs.Count; i++)
         {
@@ -130,6 +150,8 @@ internal static class RestProtocol
                 header.Inputs[i] = t with { Bytes = InferenceCore.BytesElements(raw, t.Name) };
             }
         }
+        if (header.Inputs.Any(t => t.Datatype != "FP32"))
+            await LeaveSocketThread(); // images are decoded next
         return header.ToRequest();
     }
 

@@ -112,6 +112,14 @@ public sealed record ServerConfiguration
     /// <summary>On SIGTERM, how long queued and running requests may take to finish.</summary>
     public double DrainTimeoutSeconds { get; init; } = 30;
 
+    /// <summary>
+    /// HTTP/1.1 request reads continue on the socket thread that received the bytes (Kestrel's inline scheduling)
+    /// instead of one thread-pool hand-off per socket read; decompression, JSON tensors and image decoding still move
+    /// to the thread pool. false: every read goes through the thread pool (docs/serving.md, "Request reads on the
+    /// socket thread").
+    /// </summary>
+    public bool ReadRequestsOnSocketThread { get; init; } = true;
+
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

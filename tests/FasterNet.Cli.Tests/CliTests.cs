@@ -48,6 +48,14 @@ public class CliTests
     }
 
     [Test]
+    public void ServeRefusesModelOptionsNextToAConfigFileInsteadOfIgnoringThem()
+    {
+        var result = Cli.Run("serve", "--config", "serve.json", "--model", "t0", "--weights", "t0.pth");
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("--model, --weights cannot be combined with --config"));
+    }
+
+    [Test]
     public void UnknownCommandOrOptionFails()
     {
         Assert.That(Cli.Run("frobnicate").ExitCode, Is.Not.Zero);

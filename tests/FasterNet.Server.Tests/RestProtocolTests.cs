@@ -7,14 +7,19 @@ using static FasterNet.Server.Tests.ServerHarness;
 
 namespace FasterNet.Server.Tests;
 
-/// <summary>Every REST endpoint over real HTTP, with results compared bit for bit with the library API.</summary>
-[TestFixture]
-public sealed class RestProtocolTests
+/// <summary>
+/// Every REST endpoint over real HTTP, with results compared bit for bit with the library API; once with request reads
+/// on the socket thread (the default) and once through the thread pool.
+/// </summary>
+[TestFixture(true)]
+[TestFixture(false)]
+public sealed class RestProtocolTests(bool readRequestsOnSocketThread)
 {
     private ServerHarness _server = null!;
 
     [OneTimeSetUp]
-    public async Task Start() => _server = await StartAsync(new ModelConfiguration { MaxBatchSize = 4 });
+    public async Task Start() => _server = await StartAsync(new ModelConfiguration { MaxBatchSize = 4 },
+        c => c with { ReadRequestsOnSocketThread = readRequestsOnSocketThread });
 
     [OneTimeTearDown]
     public async Task Stop() => await _server.DisposeAsync();

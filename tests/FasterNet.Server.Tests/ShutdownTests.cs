@@ -76,9 +76,13 @@ public sealed partial class ShutdownTests
             Assert.That(responses.Select(r => r.StatusCode), Is.All.EqualTo(HttpStatusCode.OK));
             Assert.That(server.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "the server exits after draining");
             Assert.That(server.ExitCode, Is.Zero, log.ToString());
-            // The serve verb asks for inline socket completions before its first socket, and the runtime took them.
+            // The serve verb asks for inline socket completions before its first socket, and the runtime took them;
+            // request reads stay on the socket thread by default.
             lock (log)
+            {
                 Assert.That(log.ToString(), Does.Contain("socket completions: inline ("));
+                Assert.That(log.ToString(), Does.Contain("request reads: on the socket thread ("));
+            }
         }
         finally
         {

@@ -14,12 +14,16 @@
 # taken from a short calibration run per point); a server window is 1 s of untimed wrk (connections opened,
 # executor awake, as the bench's own warm-up) and then WINDOW seconds timed.
 # Server CPU per image comes from /proc (cpu_by_thread.py): exec = executor + OpenMP threads, io = thread pool.
+# SERVE_JSON=file serves from that serve.json instead of `--model t0` (it must serve T0 as "t0"), for A/Bs of
+# server settings; the point's own options still apply.
 # Needs ./build.sh first. Bounded: about 5 points x (WARM + 5 + PAIRS x (2 x WINDOW + 4)) seconds per round
 # (defaults: ~5.5 minutes per round).
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 ROUNDS="${ROUNDS:-1}" PAIRS="${PAIRS:-3}" WINDOW="${WINDOW:-4}" WARM="${WARM:-10}" PORT="${PORT:-18280}"
 POINTS="${POINTS:-shared,pinned}" # layouts to run
 CORES="$(nproc)"
+MODEL_ARGS=(--model t0)
+if [ -n "${SERVE_JSON:-}" ]; then MODEL_ARGS=(--config "$SERVE_JSON"); fi
 LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($CORES cores); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ROUNDS=$ROUNDS PAIRS=$PAIRS WINDOW=${WINDOW}s WARM=${WARM}s"
@@ -62,7 +66,7 @@ server_window() { # client-cpus connections -> prints the wrk result, mean batch
 # kind = latency (c=1: server p50 - library median, target <= +1 ms) or throughput (server / library img/s, >= 0.85)
 point() { # name kind scpus ccpus threads lib-batch connections serve-args...
   local name=$1 kind=$2 scpus=$3 ccpus=$4 threads=$5 batch=$6 c=$7; shift 7
-  taskset -c "$scpus" "$CLI" serve --model t0 --http-port "$PORT" --grpc-port -1 --max-queue-size 128 "$@" > "$WORK/server.log" 2>&1 &
+  taskset -c "$scpus" "$CLI" serve "${MODEL_ARGS[@]}" --http-port "$PORT" --grpc-port -1 --max-queue-size 128 "$@" > "$WORK/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.1; done
   wrk_run "$ccpus" 8 "$WARM" > /dev/null # past start-up (JIT, first touches of the connection buffers)

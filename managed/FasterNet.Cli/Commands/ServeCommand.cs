@@ -33,6 +33,12 @@ internal static class ServeCommand
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
+            // serve.json lists the models itself: a model option next to it would otherwise be silently ignored.
+            string[] modelOptions = [.. new Option[] { model, modelConfig, weights, name }
+                .Where(o => result.GetResult(o) is { Implicit: false }).Select(o => o.Name)];
+            if (result.GetValue(config) is not null && modelOptions.Length > 0)
+                throw new ArgumentException($"{string.Join(", ", modelOptions)} cannot be combined with --config: " +
+                                            "serve.json names its models (give each its variant, weights and name there)");
             ServerConfiguration configuration = result.GetValue(config) is { } file
                 ? ServerConfiguration.Load(file.FullName)
                 : new ServerConfiguration
@@ -78,6 +84,9 @@ internal static class ServeCommand
         foreach (ServedModel m in server.Models.Values)
             Console.Error.WriteLine($"model {m.Name}: {string.Join(", ", m.EffectiveSettings.Select(kv => $"{kv.Key}={kv.Value}"))}");
         Console.Error.WriteLine($"socket completions: {SocketCompletions.Effective()} ({SocketCompletions.Variable}=0 turns inline off)");
+        Console.Error.WriteLine("request reads: " + (configuration.ReadRequestsOnSocketThread
+            ? "on the socket thread (\"read_requests_on_socket_thread\": false in serve.json sends them through the thread pool)"
+            : "through the thread pool"));
         Console.Error.WriteLine($"ready: REST {server.HttpAddress}" + (server.GrpcAddress is { } g ? $", gRPC {g}" : "") +
                                 " (SIGTERM or Ctrl+C drains and stops)");
         await server.WaitForShutdownAsync();
