@@ -73,8 +73,8 @@ public sealed class InferenceServer : IAsyncDisposable
             o.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, configuration.MaxRequestBodyBytes);
             o.MaxSendMessageSize = null;
         });
-        // 64 KB connection buffers instead of Kestrel's 4 KB: a 602 KB tensor body arrives in ~10 socket reads, not
-        // ~150 (each a pipe flush that wakes the reading request); see docs/serving.md, "Where the server's time went".
+        // 64 KB connection buffers instead of Kestrel's 4 KB: a 602 KB tensor body arrives in ~20 socket reads, not
+        // ~150 (each a pipe flush); see docs/serving.md, "Where the server's time went".
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = configuration.ReadRequestsOnSocketThread);
         builder.WebHost.ConfigureKestrel(k =>

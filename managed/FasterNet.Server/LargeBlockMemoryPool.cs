@@ -6,8 +6,9 @@ namespace FasterNet.Server;
 
 /// <summary>
 /// Kestrel's connection buffers in blocks of <see cref="BlockSize"/> bytes instead of its own 4 KB. The socket
-/// transport receives into one pipe segment at a time, so with 4 KB blocks a 602 KB tensor body took ~150 recv
-/// calls, each followed by a pipe flush that woke the reading request; with 64 KB blocks it takes ~10.
+/// transport receives into what is left of one pipe segment at a time, so with 4 KB blocks a 602 KB tensor body took
+/// ~150 recv calls, each followed by a pipe flush; with 64 KB blocks it takes about 20. Larger blocks (256 KB) cut
+/// that to 6 but did not make c=1 faster in the A/B (docs/serving.md, "Request reads on the socket thread").
 /// Idle blocks are kept up to a bound (<see cref="MaxIdleBlocks"/>); beyond it returned blocks are left to the GC.
 /// </summary>
 internal sealed class LargeBlockMemoryPool : MemoryPool<byte>

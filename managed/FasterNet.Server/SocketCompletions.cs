@@ -7,7 +7,7 @@ namespace FasterNet.Server;
 /// Where .NET runs socket completions on Linux. By default each completion is handed from the epoll thread to the
 /// thread pool; inline, the epoll thread runs it itself (Kestrel's receive loop copies into the connection's pipe and
 /// flushes it). Where the request's own reads then continue is Kestrel's choice, set by
-/// <see cref="ServerConfiguration.ReadRequestsOnSocketThread"/>. A 602 KB tensor body arrives in about ten socket
+/// <see cref="ServerConfiguration.ReadRequestsOnSocketThread"/>. A 602 KB tensor body arrives in about twenty socket
 /// reads, so the hand-offs saved add up (docs/serving.md, "Inline socket completions").
 /// </summary>
 public static class SocketCompletions
