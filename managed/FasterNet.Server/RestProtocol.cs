@@ -150,7 +150,7 @@ internal static class RestProtocol
                 header.Inputs[i] = t with { Bytes = InferenceCore.BytesElements(raw, t.Name) };
             }
         }
-        if (header.Inputs.Any(t => t.Datatype != "FP32"))
+        if (header.Inputs.Exists(t => t.Datatype != "FP32"))
             await LeaveSocketThread(); // images are decoded next
         return header.ToRequest();
     }

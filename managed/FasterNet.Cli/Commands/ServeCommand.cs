@@ -33,13 +33,14 @@ internal static class ServeCommand
         };
         command.SetAction(result => CommonOptions.Guard(() =>
         {
+            FileInfo? file = result.GetValue(config);
             // serve.json lists the models itself: a model option next to it would otherwise be silently ignored.
             string[] modelOptions = [.. new Option[] { model, modelConfig, weights, name }
                 .Where(o => result.GetResult(o) is { Implicit: false }).Select(o => o.Name)];
-            if (result.GetValue(config) is not null && modelOptions.Length > 0)
+            if (file is not null && modelOptions.Length > 0)
                 throw new ArgumentException($"{string.Join(", ", modelOptions)} cannot be combined with --config: " +
                                             "serve.json names its models (give each its variant, weights and name there)");
-            ServerConfiguration configuration = result.GetValue(config) is { } file
+            ServerConfiguration configuration = file is not null
                 ? ServerConfiguration.Load(file.FullName)
                 : new ServerConfiguration
                 {
