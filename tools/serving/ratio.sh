@@ -10,6 +10,9 @@
 #   pinned  server/library on cores 1.. (taskset, threads = those cores), wrk alone on core 0.
 # Points: c=1 batching off (server p50 - library batch-1 median, ms), c=32 batching 16 (server images/s /
 # library batch-16 images/s), and in the shared layout c=32 with one executor per core.
+# Each c=1 pair also runs the transport floor (floor.c: a C server that only reads the request, spins for the
+# library's batch-1 median and answers) on the same cores: what any server would add here, so the server's own
+# share (server_above_floor_ms) can be told apart from what the host does to loopback traffic.
 # A library window is one `fasternet bench` run whose timed iterations last about WINDOW seconds (the count is
 # taken from a short calibration run per point); a server window is 1 s of untimed wrk (connections opened,
 # executor awake, as the bench's own warm-up) and then WINDOW seconds timed.
@@ -25,6 +28,8 @@ CORES="$(nproc)"
 MODEL_ARGS=(--model t0)
 if [ -n "${SERVE_JSON:-}" ]; then MODEL_ARGS=(--config "$SERVE_JSON"); fi
 LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
+FLOOR_PORT=$((PORT + 1))
+cc -O2 -o "$WORK/floor" "$TOOLS/floor.c"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($CORES cores); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ROUNDS=$ROUNDS PAIRS=$PAIRS WINDOW=${WINDOW}s WARM=${WARM}s"
 
@@ -62,6 +67,17 @@ server_window() { # client-cpus connections -> prints the wrk result, mean batch
        "server_cpu_ms_per_image: $(python3 "$TOOLS/cpu_by_thread.py" diff "$WORK/t0" "$WORK/t1" "$images")"
 }
 
+# The transport floor (floor.c) in the server's place for one window: same cores, same wrk, spinning the library's
+# batch-1 median per request instead of running the model. Prints the wrk result.
+floor_window() { # server-cpus client-cpus spin-ms
+  taskset -c "$1" "$WORK/floor" "$FLOOR_PORT" "$3" &
+  local floor=$!
+  for _ in $(seq 1 100); do curl -so /dev/null "http://127.0.0.1:$FLOOR_PORT/" && break; sleep 0.05; done
+  PORT=$FLOOR_PORT wrk_run "$2" 1 1 > /dev/null
+  PORT=$FLOOR_PORT wrk_run "$2" 1 "$WINDOW" | grep RESULT
+  kill "$floor"; wait "$floor" 2>/dev/null || true
+}
+
 # One point: server started once, then L0 S1 L1 ... S_PAIRS L_PAIRS.
 # kind = latency (c=1: server p50 - library median, target <= +1 ms) or throughput (server / library img/s, >= 0.85)
 point() { # name kind scpus ccpus threads lib-batch connections serve-args...
@@ -73,7 +89,7 @@ point() { # name kind scpus ccpus threads lib-batch connections serve-args...
   local calibration fixed_cpu iterations
   read -r calibration _ fixed_cpu <<<"$(library "$scpus" "$threads" "$batch" 5)"
   iterations="$(python3 -c "print(max(10, round($WINDOW * 1000 / $calibration)))")"
-  local lib=() results=() cpu=() cpu_ratios=() lm lr lc s
+  local lib=() results=() cpu=() cpu_ratios=() floors=() lm lr lc s
   read -r lm lr lc <<<"$(library "$scpus" "$threads" "$batch" "$iterations")"; lib+=("$lm $lr")
   # Library CPU per image: a window's process CPU minus the 5-iteration calibration run's (start-up, weights,
   # warm-up), over the extra images. Less moved by other jobs than wall-clock time (see docs/serving.md).
@@ -86,6 +102,11 @@ point() { # name kind scpus ccpus threads lib-batch connections serve-args...
     if [ "$kind" = latency ]; then
       value="$(python3 -c "print(round($(field p50_ms <<<"$s") - (${before% *} + ${after% *}) / 2, 2))")"
       echo "  $name pair=$i library_b1_median_ms=${before% *},${after% *} server_p50_ms=$(field p50_ms <<<"$s") difference_ms=$value | $s"
+      local f floor_value
+      f="$(floor_window "$scpus" "$ccpus" "${after% *}")"
+      floor_value="$(python3 -c "print(round($(field p50_ms <<<"$f") - ${after% *}, 2))")"
+      echo "    transport floor (floor.c, spinning ${after% *} ms): p50_ms=$(field p50_ms <<<"$f") difference_ms=$floor_value server_above_floor_ms=$(python3 -c "print(round($value - $floor_value, 2))")"
+      floors+=("$floor_value")
     else
       value="$(python3 -c "print(round($(field requests_per_s <<<"$s") / ((${before#* } + ${after#* }) / 2), 3))")"
       echo "  $name pair=$i library_b${batch}_img_s=${before#* },${after#* } server_img_s=$(field requests_per_s <<<"$s") ratio=$value | $s"
@@ -98,15 +119,20 @@ point() { # name kind scpus ccpus threads lib-batch connections serve-args...
   done
   kill -TERM "$SERVER"; wait "$SERVER" || true
   SERVER=
-  python3 - "$name" "$kind" "$iterations" "${cpu_ratios[*]}" "${results[@]}" <<'EOF'
+  python3 - "$name" "$kind" "$iterations" "${cpu_ratios[*]}" "${floors[*]}" "${results[@]}" <<'EOF'
 import statistics, sys
-name, kind, iterations, values = sys.argv[1], sys.argv[2], sys.argv[3], [float(v) for v in sys.argv[5:]]
+name, kind, iterations, values = sys.argv[1], sys.argv[2], sys.argv[3], [float(v) for v in sys.argv[6:]]
 cpu_ratios = [float(v) for v in sys.argv[4].split()]
 met = sum(v <= 1.0 if kind == "latency" else v >= 0.85 for v in values)
 label = "difference_ms" if kind == "latency" else "ratio"
 print(f"{name} {label} median={statistics.median(values):.3g} spread={min(values):.3g}..{max(values):.3g}"
       f" pairs={len(values)} target_met={met}/{len(values)} cpu_ratio median={statistics.median(cpu_ratios):.3g}"
       f" spread={min(cpu_ratios):.3g}..{max(cpu_ratios):.3g} (library iterations per window: {iterations})")
+if kind == "latency":
+    floors = [float(v) for v in sys.argv[5].split()]
+    above = [v - f for v, f in zip(values, floors)]
+    print(f"{name} transport_floor_ms median={statistics.median(floors):.3g} spread={min(floors):.3g}..{max(floors):.3g}"
+          f" server_above_floor_ms median={statistics.median(above):.3g} spread={min(above):.3g}..{max(above):.3g}")
 EOF
 }
 
