@@ -195,6 +195,25 @@ internal static unsafe partial class NativeMethods
         int* cancelFlag);
 
     /// <summary>
+    /// fasternet_model_run_cancellable with the batch's images in separate buffers:
+    /// images[n] points at image n's in_channels x height x width floats (NCHW with
+    /// N = 1). A server that batches requests passes each request's own buffer
+    /// instead of copying them into one; the results are identical.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "fasternet_model_run_images")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial Status ModelRunImages(
+        ModelHandle model,
+        float** images,
+        int batch,
+        int height,
+        int width,
+        int outputCount,
+        float** outputs,
+        long* outputSizes,
+        int* cancelFlag);
+
+    /// <summary>
     /// Measured fp32 FMA throughput in GFLOP/s (2 flops per FMA lane) with `threads`
     /// threads (0: all cores) for about `seconds`, using the widest FMA the active
     /// kernel set has.

@@ -265,14 +265,14 @@ public sealed class ServedModel : IDisposable
 
     private void ExecutorLoop(FasterNetModel executor)
     {
-        float[] batchInput = [];
+        ReadOnlyMemory<float>[] images = [];
         while (_batcher.Take() is { } batch)
         {
             Statistics.TakenFromQueue(batch.Count);
             ExecutorGate?.Wait();
             try
             {
-                RunBatch(executor, batch, ref batchInput);
+                RunBatch(executor, batch, ref images);
             }
             catch (Exception e)
             {
@@ -283,7 +283,7 @@ public sealed class ServedModel : IDisposable
         }
     }
 
-    private void RunBatch(FasterNetModel executor, List<InferenceWork> taken, ref float[] batchInput)
+    private void RunBatch(FasterNetModel executor, List<InferenceWork> taken, ref ReadOnlyMemory<float>[] images)
     {
         Statistics.PendingChanged(-taken.Count);
         // Work whose client left or whose deadline passed after it was taken still never runs.
@@ -303,26 +303,18 @@ public sealed class ServedModel : IDisposable
         }
         if (batch.Count == 0)
             return;
-        int images = batch.Sum(w => w.Batch), height = batch[0].Height, width = batch[0].Width;
-        float[] input;
-        if (batch.Count == 1)
+        int count = batch.Sum(w => w.Batch), height = batch[0].Height, width = batch[0].Width;
+        // Each request's images straight from its own input array: the batch is never copied together.
+        int perImage = Spec.InChannels * height * width;
+        if (images.Length < count)
+            images = new ReadOnlyMemory<float>[count];
+        int image = 0;
+        foreach (InferenceWork w in batch)
         {
-            input = batch[0].Input;
+            for (int n = 0; n < w.Batch; n++)
+                images[image++] = w.Input.AsMemory(n * perImage, perImage);
         }
-        else
-        {
-            int perImage = Spec.InChannels * height * width;
-            if (batchInput.Length < images * perImage)
-                batchInput = new float[images * perImage];
-            int offset = 0;
-            foreach (InferenceWork w in batch)
-            {
-                w.Input.AsSpan().CopyTo(batchInput.AsSpan(offset));
-                offset += w.Input.Length;
-            }
-            input = batchInput;
-        }
-        Memory<float>[] outputs = AllocateOutputs(executor, images, height, width);
+        Memory<float>[] outputs = AllocateOutputs(executor, count, height, width);
 
         // The native run stops early only when every request in the batch is gone.
         using var everyoneGone = new CancellationTokenSource();
@@ -335,8 +327,7 @@ public sealed class ServedModel : IDisposable
         long start = Stopwatch.GetTimestamp();
         try
         {
-            executor.Run(input.AsSpan(0, images * Spec.InChannels * height * width), images, height, width, outputs,
-                         everyoneGone.Token);
+            executor.Run(images.AsSpan(0, count), height, width, outputs, everyoneGone.Token);
         }
         catch (OperationCanceledException)
         {
@@ -348,8 +339,9 @@ public sealed class ServedModel : IDisposable
         {
             foreach (CancellationTokenRegistration r in registrations)
                 r.Dispose();
+            Array.Clear(images, 0, count); // the requests' arrays go back to their pool, not held here
         }
-        Statistics.Executed(images, ModelStatistics.ElapsedNs(start));
+        Statistics.Executed(count, ModelStatistics.ElapsedNs(start));
 
         int first = 0;
         foreach (InferenceWork w in batch)
@@ -357,7 +349,7 @@ public sealed class ServedModel : IDisposable
             var slices = new float[outputs.Length][];
             for (int o = 0; o < outputs.Length; o++)
             {
-                int per = outputs[o].Length / images;
+                int per = outputs[o].Length / count;
                 slices[o] = outputs[o].Span.Slice(first * per, w.Batch * per).ToArray();
             }
             first += w.Batch;

@@ -241,6 +241,18 @@ FASTERNET_API fasternet_status fasternet_model_run_cancellable(const fasternet_m
                                                                float* const* outputs, const int64_t* output_sizes,
                                                                const volatile int32_t* cancel_flag);
 
+/*
+ * fasternet_model_run_cancellable with the batch's images in separate buffers:
+ * images[n] points at image n's in_channels x height x width floats (NCHW with
+ * N = 1). A server that batches requests passes each request's own buffer
+ * instead of copying them into one; the results are identical.
+ */
+FASTERNET_API fasternet_status fasternet_model_run_images(const fasternet_model* model, const float* const* images,
+                                                          int32_t batch, int32_t height, int32_t width,
+                                                          int32_t output_count, float* const* outputs,
+                                                          const int64_t* output_sizes,
+                                                          const volatile int32_t* cancel_flag);
+
 /* ---- Measurement: the roofline's ceilings, per-layer profiles, operator benchmarks ---- */
 
 /*

@@ -107,6 +107,70 @@ TEST(CApi, BatchedRunEqualsOneImageAtATime) {
     }
 }
 
+// Each image from its own buffer (as a server batching requests passes them) gives exactly the contiguous batch's
+// outputs, for the classifier and the backbone, one thread and two.
+TEST(CApi, ImagesInSeparateBuffersGiveExactlyTheContiguousBatchsOutputs) {
+    const int batch = 3, h = 33, w = 41, per_image = 3 * h * w;
+    for (int backbone = 0; backbone <= 1; ++backbone) {
+        for (int threads = 1; threads <= 2; ++threads) {
+            fasternet_model_config config = TinyConfig();
+            config.backbone = backbone;
+            ModelHandle m = CreateRandom(config, threads);
+            const std::vector<float> input = RandomInput(batch * per_image, 5);
+            const auto contiguous = RunModel(m.model, input, batch, h, w);
+
+            std::vector<std::vector<float>> buffers;  // allocated last image first: addresses not in batch order
+            for (int n = batch - 1; n >= 0; --n) {
+                buffers.emplace_back(input.begin() + n * per_image, input.begin() + (n + 1) * per_image);
+            }
+            std::vector<const float*> images;
+            for (int n = 0; n < batch; ++n) images.push_back(buffers[batch - 1 - n].data());
+            std::vector<std::vector<float>> outputs(contiguous.size());
+            std::vector<float*> pointers;
+            std::vector<int64_t> sizes;
+            for (size_t i = 0; i < contiguous.size(); ++i) {
+                outputs[i].assign(contiguous[i].size(), -1.0f);
+                pointers.push_back(outputs[i].data());
+                sizes.push_back(static_cast<int64_t>(outputs[i].size()));
+            }
+            ASSERT_EQ(fasternet_model_run_images(m.model, images.data(), batch, h, w, static_cast<int32_t>(pointers.size()),
+                                                 pointers.data(), sizes.data(), nullptr),
+                      FASTERNET_OK)
+                << fasternet_last_error();
+            for (size_t i = 0; i < contiguous.size(); ++i) {
+                EXPECT_EQ(outputs[i], contiguous[i]) << "output " << i << ", backbone " << backbone << ", threads "
+                                                     << threads;
+            }
+        }
+    }
+}
+
+TEST(CApi, RunImagesNamesAMissingImageAndChecksLikeRun) {
+    ModelHandle m = CreateRandom(TinyConfig(), 1);
+    const std::vector<float> image = RandomInput(3 * 32 * 32, 6);
+    std::vector<float> output(2 * 7);
+    float* outputs[] = {output.data()};
+    int64_t sizes[] = {2 * 7};
+    const float* with_gap[] = {image.data(), nullptr};
+    EXPECT_EQ(fasternet_model_run_images(m.model, with_gap, 2, 32, 32, 1, outputs, sizes, nullptr),
+              FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("image 1 is null"), std::string::npos) << fasternet_last_error();
+    EXPECT_EQ(fasternet_model_run_images(m.model, nullptr, 2, 32, 32, 1, outputs, sizes, nullptr),
+              FASTERNET_INVALID_ARGUMENT);
+    const float* both[] = {image.data(), image.data()};
+    EXPECT_EQ(fasternet_model_run_images(m.model, both, 0, 32, 32, 1, outputs, sizes, nullptr),
+              FASTERNET_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fasternet_last_error()).find("batch"), std::string::npos) << fasternet_last_error();
+    int64_t one_image_of_room[] = {7};
+    EXPECT_EQ(fasternet_model_run_images(m.model, both, 2, 32, 32, 1, outputs, one_image_of_room, nullptr),
+              FASTERNET_SHAPE_MISMATCH);
+    const int32_t cancelled = 1;
+    EXPECT_EQ(fasternet_model_run_images(m.model, both, 2, 32, 32, 1, outputs, sizes, &cancelled),
+              FASTERNET_CANCELLED);
+    EXPECT_EQ(fasternet_model_run_images(m.model, both, 2, 32, 32, 1, outputs, sizes, nullptr), FASTERNET_OK)
+        << fasternet_last_error();
+}
+
 TEST(CApi, TwoThreadsMatchOneThread) {
     for (int backbone = 0; backbone <= 1; ++backbone) {
         fasternet_model_config config = TinyConfig();

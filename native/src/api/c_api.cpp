@@ -91,16 +91,39 @@ int ThreadsOrAll(int32_t threads) {
     return threads == 0 ? omp_get_num_procs() : threads;
 }
 
-void CheckInputSize(const fasternet::Model& m, int64_t input_size, int32_t batch, int32_t height, int32_t width) {
+void CheckGeometry(int32_t batch, int32_t height, int32_t width) {
     if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
     if (height < 1 || width < 1) {
         Fail(FASTERNET_INVALID_ARGUMENT, "input height and width must be positive, got ", height, "x", width);
     }
+}
+
+void CheckInputSize(const fasternet::Model& m, int64_t input_size, int32_t batch, int32_t height, int32_t width) {
+    CheckGeometry(batch, height, width);
     const int64_t channels = m.architecture().config().in_channels;
     const double expected = double(batch) * channels * height * width;
     if (double(input_size) != expected) {
         Fail(FASTERNET_SHAPE_MISMATCH, "input has ", input_size, " floats, expected ", batch, " x ", channels, " x ",
              height, " x ", width, " = ", static_cast<int64_t>(expected));
+    }
+}
+
+void CheckOutputs(const fasternet::Model& m, int32_t batch, int32_t height, int32_t width, int32_t output_count,
+                  float* const* outputs, const int64_t* output_sizes) {
+    RequireNotNull(outputs, "outputs");
+    RequireNotNull(output_sizes, "output_sizes");
+    if (output_count != m.output_count()) {
+        Fail(FASTERNET_INVALID_ARGUMENT, "the model has ", m.output_count(), " output(s), ", output_count,
+             " were given");
+    }
+    for (int i = 0; i < output_count; ++i) {
+        const std::vector<int64_t> s = m.OutputShape(batch, height, width, i);
+        const int64_t expected = s[0] * s[1] * s[2] * s[3];
+        if (!outputs[i]) Fail(FASTERNET_INVALID_ARGUMENT, "output ", i, " is null");
+        if (output_sizes[i] != expected) {
+            Fail(FASTERNET_SHAPE_MISMATCH, "output ", i, " has room for ", output_sizes[i], " floats, expected ",
+                 s[0], " x ", s[1], " x ", s[2], " x ", s[3], " = ", expected);
+        }
     }
 }
 
@@ -342,24 +365,26 @@ fasternet_status fasternet_model_run_cancellable(const fasternet_model* model, c
     return Guard([&] {
         RequireNotNull(model, "model");
         RequireNotNull(input, "input");
-        RequireNotNull(outputs, "outputs");
-        RequireNotNull(output_sizes, "output_sizes");
         const fasternet::Model& m = *model->model;
         CheckInputSize(m, input_size, batch, height, width);
-        if (output_count != m.output_count()) {
-            Fail(FASTERNET_INVALID_ARGUMENT, "the model has ", m.output_count(), " output(s), ", output_count,
-                 " were given");
-        }
-        for (int i = 0; i < output_count; ++i) {
-            const std::vector<int64_t> s = m.OutputShape(batch, height, width, i);
-            const int64_t expected = s[0] * s[1] * s[2] * s[3];
-            if (!outputs[i]) Fail(FASTERNET_INVALID_ARGUMENT, "output ", i, " is null");
-            if (output_sizes[i] != expected) {
-                Fail(FASTERNET_SHAPE_MISMATCH, "output ", i, " has room for ", output_sizes[i], " floats, expected ",
-                     s[0], " x ", s[1], " x ", s[2], " x ", s[3], " = ", expected);
-            }
-        }
+        CheckOutputs(m, batch, height, width, output_count, outputs, output_sizes);
         m.Run(input, batch, height, width, outputs, cancel_flag);
+    });
+}
+
+fasternet_status fasternet_model_run_images(const fasternet_model* model, const float* const* images, int32_t batch,
+                                            int32_t height, int32_t width, int32_t output_count, float* const* outputs,
+                                            const int64_t* output_sizes, const volatile int32_t* cancel_flag) {
+    return Guard([&] {
+        RequireNotNull(model, "model");
+        RequireNotNull(images, "images");
+        const fasternet::Model& m = *model->model;
+        CheckGeometry(batch, height, width);
+        for (int n = 0; n < batch; ++n) {
+            if (!images[n]) Fail(FASTERNET_INVALID_ARGUMENT, "image ", n, " is null");
+        }
+        CheckOutputs(m, batch, height, width, output_count, outputs, output_sizes);
+        m.RunImages(images, batch, height, width, outputs, cancel_flag);
     });
 }
 

@@ -213,6 +213,13 @@ GemmArgs ProjectArgs(const PackedBlock& block, const StageShape& shape, int64_t 
     return a;
 }
 
+// The image pointers of a contiguous NCHW batch.
+std::vector<const float*> ImagesOf(const float* input, int batch, int64_t image_floats) {
+    std::vector<const float*> images(static_cast<size_t>(batch));
+    for (int n = 0; n < batch; ++n) images[n] = input + n * image_floats;
+    return images;
+}
+
 }  // namespace
 
 struct Scratch {
@@ -277,7 +284,7 @@ private:
 // One call's buffers, handed to every step of a plan.
 struct Model::StepContext {
     float* base = nullptr;  // the scratch buffer, laid out by the plan
-    const float* input = nullptr;
+    const float* const* images = nullptr;  // one NCHW image per batch element
     float* const* outputs = nullptr;
 };
 
@@ -632,6 +639,13 @@ std::shared_ptr<const Model::Plan> Model::PlanFor(int batch, int height, int wid
 void Model::Run(const float* input, int batch, int height, int width, float* const* outputs,
                 const volatile int32_t* cancel_flag) const {
     if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
+    const int64_t image_floats = int64_t{architecture_.config().in_channels} * height * width;
+    RunImages(ImagesOf(input, batch, image_floats).data(), batch, height, width, outputs, cancel_flag);
+}
+
+void Model::RunImages(const float* const* images, int batch, int height, int width, float* const* outputs,
+                      const volatile int32_t* cancel_flag) const {
+    if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
     if (cancel_flag && *cancel_flag != 0) Fail(FASTERNET_CANCELLED, "the run was cancelled before it started");
     const std::shared_ptr<const Plan> plan = PlanFor(batch, height, width);
     std::unique_ptr<Scratch> scratch;
@@ -641,7 +655,7 @@ void Model::Run(const float* input, int batch, int height, int width, float* con
         Fail(FASTERNET_OUT_OF_MEMORY, "could not allocate ", plan->total * 4 / (1024 * 1024),
              " MiB of activation memory for batch ", batch, " at ", height, "x", width);
     }
-    const bool finished = Forward(*plan, *scratch, input, outputs, nullptr, cancel_flag);
+    const bool finished = Forward(*plan, *scratch, images, outputs, nullptr, cancel_flag);
     ReleaseScratch(std::move(scratch));
     if (!finished) Fail(FASTERNET_CANCELLED, "the run was cancelled between layers");
 }
@@ -657,7 +671,8 @@ void Model::Profile(const float* input, int batch, int height, int width, std::v
     const std::shared_ptr<const Plan> plan = PlanFor(batch, height, width);
     std::unique_ptr<Scratch> scratch = AcquireScratch(plan->total);
     Profiler profiler(plan->layers.size());
-    Forward(*plan, *scratch, input, outputs.data(), &profiler);
+    const int64_t image_floats = int64_t{architecture_.config().in_channels} * height * width;
+    Forward(*plan, *scratch, ImagesOf(input, batch, image_floats).data(), outputs.data(), &profiler);
     ReleaseScratch(std::move(scratch));
     layers.clear();
     for (size_t i = 0; i < plan->layers.size(); ++i) layers.push_back({plan->layers[i].name, profiler.seconds[i]});
@@ -671,7 +686,7 @@ void Model::AddInputSteps(Plan& plan) const {
         const int H = plan.height, W = plan.width;
         float* input_nhwc = context.base + plan.input;
         ForEachRowRange(plan.batch, H, thread, threads, [&](int n, int r0, int r1) {
-            const float* image = context.input + static_cast<int64_t>(n) * in_c * H * W;
+            const float* image = context.images[n];
             for (int y = r0; y < r1; ++y) {
                 float* out_row = input_nhwc + ((static_cast<int64_t>(n) * H + y) * W) * in_c;
                 for (int c = 0; c < in_c; ++c) {
@@ -959,9 +974,9 @@ void Model::AddHeadStep(Plan& plan, int h, int w, int current) const {
 // stops if a step at or before its own was recorded. An index, not a bool: thread 0
 // running ahead and recording a later step never makes a slower thread leave an
 // earlier barrier (a deadlock). Returns false when the run stopped early.
-bool Model::Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+bool Model::Forward(const Plan& plan, Scratch& scratch, const float* const* images, float* const* outputs,
                     Profiler* profiler, const volatile int32_t* cancel_flag) const {
-    const StepContext context{scratch.buffer.data(), input, outputs};
+    const StepContext context{scratch.buffer.data(), images, outputs};
     constexpr size_t kNotCancelled = std::numeric_limits<size_t>::max();
     std::atomic<size_t> cancelled_at{kNotCancelled};
     const auto walk = [&](int thread, int threads) {

@@ -93,6 +93,11 @@ public:
     void Run(const float* input, int batch, int height, int width, float* const* outputs,
              const volatile int32_t* cancel_flag = nullptr) const;
 
+    // Run with the batch's images in separate buffers: images[n] holds image n's in_channels x height x width
+    // floats. A server batching requests passes each request's own buffer instead of copying them together.
+    void RunImages(const float* const* images, int batch, int height, int width, float* const* outputs,
+                   const volatile int32_t* cancel_flag = nullptr) const;
+
     // Runs once (outputs discarded) and reports each layer's wall time in execution order.
     void Profile(const float* input, int batch, int height, int width, std::vector<LayerTime>& layers) const;
 
@@ -111,7 +116,7 @@ private:
     void AddHeadStep(Plan& plan, int h, int w, int current) const;
     void AssignLayers(Plan& plan) const;
     // Returns false when cancel_flag stopped the run early.
-    bool Forward(const Plan& plan, Scratch& scratch, const float* input, float* const* outputs,
+    bool Forward(const Plan& plan, Scratch& scratch, const float* const* images, float* const* outputs,
                  Profiler* profiler, const volatile int32_t* cancel_flag = nullptr) const;
     // A GEMM on fp32 panels (args.packed_b), or on the bf16 kernels when bf16_weights is given;
     // args cover columns [first_column, first_column + args.n) of the weights.

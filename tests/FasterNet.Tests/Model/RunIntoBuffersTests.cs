@@ -63,4 +63,49 @@ public class RunIntoBuffersTests
         Assert.That(() => model.Run(input, 1, 32, 32, [new float[spec.NumClasses + 1].AsMemory()]),
             Throws.InstanceOf<ShapeMismatchException>().With.Message.Contains("room for"));
     }
+
+    [TestCase(1, false)]
+    [TestCase(2, false)]
+    [TestCase(2, true)]
+    public void ImagesInSeparateArraysGiveExactlyTheContiguousBatchsOutputs(int threads, bool backbone)
+    {
+        ModelSpec spec = ModelSpec.FromJson(Fixtures.Path("tiny/config.json")) with { Backbone = backbone };
+        using FasterNetModel model = FasterNetModel.CreateRandom(spec, seed: 7, new ModelOptions { Threads = threads });
+        const int batch = 3, height = 37, width = 45;
+        int perImage = spec.InChannels * height * width;
+        float[] input = Input(batch * perImage, seed: 5);
+        float[][] expected = Enumerable.Range(0, model.OutputCount)
+            .Select(i => new float[model.OutputShape(batch, height, width, i).Aggregate(1, (a, d) => a * d)]).ToArray();
+        model.Run(input, batch, height, width, expected.Select(e => e.AsMemory()).ToArray());
+
+        // Image 0 alone, images 1 and 2 inside one larger array at an offset: as a server batches requests.
+        float[] first = input[..perImage];
+        float[] shared = [.. new float[11], .. input[perImage..]];
+        ReadOnlyMemory<float>[] images =
+            [first, shared.AsMemory(11, perImage), shared.AsMemory(11 + perImage, perImage)];
+        float[][] actual = expected.Select(e => Enumerable.Repeat(float.NaN, e.Length).ToArray()).ToArray();
+        model.Run(images, height, width, actual.Select(a => a.AsMemory()).ToArray());
+        for (int i = 0; i < expected.Length; i++)
+            Assert.That(actual[i], Is.EqualTo(expected[i]).AsCollection, $"output {i}");
+    }
+
+    [Test]
+    public void SeparateImagesOfTheWrongSizeOrNoneAtAllAreAClearError()
+    {
+        ModelSpec spec = ModelSpec.FromJson(Fixtures.Path("tiny/config.json"));
+        using FasterNetModel model = FasterNetModel.CreateRandom(spec, seed: 8);
+        int perImage = spec.InChannels * 32 * 32;
+        var logits = new float[2 * spec.NumClasses];
+        ReadOnlyMemory<float>[] wrong = [new float[perImage], new float[perImage - 1]];
+        Assert.That(() => model.Run(wrong, 32, 32, [logits.AsMemory()]),
+            Throws.InstanceOf<ShapeMismatchException>().With.Message.Contains($"image 1 has {perImage - 1} floats"));
+        Assert.That(() => model.Run(ReadOnlySpan<ReadOnlyMemory<float>>.Empty, 32, 32, [logits.AsMemory()]),
+            Throws.ArgumentException.With.Message.Contains("at least one image"));
+        ReadOnlyMemory<float>[] two = [new float[perImage], new float[perImage]];
+        Assert.That(() => model.Run(two, 32, 32, [new float[spec.NumClasses].AsMemory()]),
+            Throws.InstanceOf<ShapeMismatchException>().With.Message.Contains("room for"));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.Throws<OperationCanceledException>(() => model.Run(two, 32, 32, [logits.AsMemory()], cancelled.Token));
+    }
 }
