@@ -128,7 +128,7 @@ void BuildTensors(FuzzedDataProvider& in, const fasternet_model_config& config, 
     }
 }
 
-void RunOnce(FuzzedDataProvider& in, const fasternet_model* model) {
+void RunOnce(FuzzedDataProvider& in, const fasternet_model* model, int32_t in_channels) {
     const int32_t batch = in.ConsumeIntegralInRange<int32_t>(-1, 2);
     const int32_t height = in.ConsumeIntegralInRange<int32_t>(-1, 72);
     const int32_t width = in.ConsumeIntegralInRange<int32_t>(-1, 72);
@@ -150,6 +150,20 @@ void RunOnce(FuzzedDataProvider& in, const fasternet_model* model) {
     std::vector<float> input(static_cast<size_t>(claimed > 0 ? claimed : 1) + 8, 0.1f);
     const int64_t input_size = claimed + in.ConsumeIntegralInRange<int64_t>(-1, 1);
     fasternet_model_run(model, input.data(), input_size, batch, height, width, count, pointers.data(), sizes.data());
+
+    // The same geometry with one buffer per image (each really holding in_channels x height x width floats),
+    // sometimes with an image missing.
+    if (batch < 1 || height < 1 || width < 1) {
+        fasternet_model_run_images(model, nullptr, batch, height, width, count, pointers.data(), sizes.data(), nullptr);
+        return;
+    }
+    const size_t per_image = static_cast<size_t>(in_channels) * height * width;
+    std::vector<std::vector<float>> images(static_cast<size_t>(batch), std::vector<float>(per_image + 1, 0.2f));
+    std::vector<const float*> image_pointers;
+    for (const auto& image : images) image_pointers.push_back(image.data());
+    if (in.ConsumeBool() && in.ConsumeBool()) image_pointers[static_cast<size_t>(batch) - 1] = nullptr;
+    fasternet_model_run_images(model, image_pointers.data(), batch, height, width, count, pointers.data(), sizes.data(),
+                               nullptr);
 }
 
 }  // namespace
@@ -180,7 +194,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         fasternet_model_create(&config, set.views.data(), static_cast<int32_t>(set.views.size()), &options, &model);
     }
     if (model != nullptr) {
-        RunOnce(in, model);
+        RunOnce(in, model, config.in_channels);
         fasternet_model_trim_scratch(model, in.ConsumeBool() ? 0.0 : -1.0, nullptr);
     }
     fasternet_model_destroy(model);
