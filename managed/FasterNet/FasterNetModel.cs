@@ -229,7 +229,7 @@ public sealed unsafe class FasterNetModel : IDisposable
     /// The same run with the batch's images in separate buffers: <paramref name="images"/>[n] holds image n's
     /// channels x height x width floats, and the batch is <c>images.Length</c>. A server that batches requests
     /// passes each request's own buffer instead of copying them into one; the outputs are the same to the bit.
-    /// Nothing is allocated per call once the shared pin pool is warm.
+    /// Up to 256 images nothing is allocated per call once the shared pin pool is warm.
     /// </summary>
     public void Run(ReadOnlySpan<ReadOnlyMemory<float>> images, int height, int width, ReadOnlySpan<Memory<float>> outputs,
                     CancellationToken cancellationToken = default)

@@ -213,13 +213,6 @@ GemmArgs ProjectArgs(const PackedBlock& block, const StageShape& shape, int64_t 
     return a;
 }
 
-// The image pointers of a contiguous NCHW batch.
-std::vector<const float*> ImagesOf(const float* input, int batch, int64_t image_floats) {
-    std::vector<const float*> images(static_cast<size_t>(batch));
-    for (int n = 0; n < batch; ++n) images[n] = input + n * image_floats;
-    return images;
-}
-
 }  // namespace
 
 struct Scratch {
@@ -639,8 +632,14 @@ std::shared_ptr<const Model::Plan> Model::PlanFor(int batch, int height, int wid
 void Model::Run(const float* input, int batch, int height, int width, float* const* outputs,
                 const volatile int32_t* cancel_flag) const {
     if (batch < 1) Fail(FASTERNET_INVALID_ARGUMENT, "batch must be at least 1, got ", batch);
+    RunImages(ImagesOf(input, batch, height, width).data(), batch, height, width, outputs, cancel_flag);
+}
+
+std::vector<const float*> Model::ImagesOf(const float* input, int batch, int height, int width) const {
     const int64_t image_floats = int64_t{architecture_.config().in_channels} * height * width;
-    RunImages(ImagesOf(input, batch, image_floats).data(), batch, height, width, outputs, cancel_flag);
+    std::vector<const float*> images(static_cast<size_t>(batch));
+    for (int n = 0; n < batch; ++n) images[n] = input + n * image_floats;
+    return images;
 }
 
 void Model::RunImages(const float* const* images, int batch, int height, int width, float* const* outputs,
@@ -671,8 +670,7 @@ void Model::Profile(const float* input, int batch, int height, int width, std::v
     const std::shared_ptr<const Plan> plan = PlanFor(batch, height, width);
     std::unique_ptr<Scratch> scratch = AcquireScratch(plan->total);
     Profiler profiler(plan->layers.size());
-    const int64_t image_floats = int64_t{architecture_.config().in_channels} * height * width;
-    Forward(*plan, *scratch, ImagesOf(input, batch, image_floats).data(), outputs.data(), &profiler);
+    Forward(*plan, *scratch, ImagesOf(input, batch, height, width).data(), outputs.data(), &profiler);
     ReleaseScratch(std::move(scratch));
     layers.clear();
     for (size_t i = 0; i < plan->layers.size(); ++i) layers.push_back({plan->layers[i].name, profiler.seconds[i]});

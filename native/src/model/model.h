@@ -107,6 +107,8 @@ private:
     struct PlanStep;
     // The plan for one input geometry: built once, then shared by every caller of that shape.
     std::shared_ptr<const Plan> PlanFor(int batch, int height, int width) const;
+    // The image pointers of a contiguous NCHW batch (batch >= 1).
+    std::vector<const float*> ImagesOf(const float* input, int batch, int height, int width) const;
     std::shared_ptr<Plan> MakePlan(int batch, int height, int width) const;
     void AddInputSteps(Plan& plan) const;
     void AddMergeStep(Plan& plan, size_t stage, int h, int w, int current) const;
