@@ -3,7 +3,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/cmake/common.sh"
-ensure_apt wrk hey
+ensure_apt wrk hey gcc # gcc: ratio.sh builds floor.c
 CLI="$ROOT/artifacts/bin/fasternet"
 TOOLS="$ROOT/tools/serving"
 WORK="$(mktemp -d)"
