@@ -12,21 +12,20 @@ LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
 SCPUS="1-$((CORES - 1))" THREADS="$((CORES - 1))"
 wrk_run() { BODY="$WORK/body.bin" HEADER_LENGTH="$LENGTH" taskset -c 0 wrk -t1 -c"$1" -d"$2s" --timeout 20s \
   -s "$TOOLS/wrk_binary.lua" "http://127.0.0.1:$PORT/v2/models/t0/infer"; }
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" 'index($0, m "{") == 1 {print $2}'; }
 for round in $(seq 1 "$ROUNDS"); do
   for mode in off on; do
     if [ "$mode" = on ]; then batching=(--max-batch-size 16 --max-queue-delay-us 2000); else batching=(--max-batch-size 1); fi
     taskset -c "$SCPUS" "$CLI" serve --model t0 --http-port "$PORT" --grpc-port -1 --threads "$THREADS" --max-queue-size 128 \
       "${batching[@]}" > "$WORK/server.log" 2>&1 &
     SERVER=$!
-    for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.1; done
+    wait_ready
     wrk_run 8 "$WARM" > /dev/null
     n0="$(metric nv_inference_count)"; e0="$(metric nv_inference_exec_count)"
     python3 "$TOOLS/cpu_by_thread.py" snapshot "$SERVER" "$WORK/t0"
     result="$(wrk_run "$C" "$DURATION" | grep RESULT)"
     python3 "$TOOLS/cpu_by_thread.py" snapshot "$SERVER" "$WORK/t1"
     n1="$(metric nv_inference_count)"; e1="$(metric nv_inference_exec_count)"
-    echo "round=$round batching=$mode c=$C ${result#RESULT } mean_batch=$(python3 -c "print(round(($n1 - $n0) / max(1, $e1 - $e0), 1))")" \
+    echo "round=$round batching=$mode c=$C ${result#RESULT } mean_batch=$(mean_batch "$n0" "$e0" "$n1" "$e1")" \
          "server_cpu_ms_per_image: $(python3 "$TOOLS/cpu_by_thread.py" diff "$WORK/t0" "$WORK/t1" "$(python3 -c "print(int($n1 - $n0))")")"
     kill -TERM "$SERVER"; wait "$SERVER" || true
   done

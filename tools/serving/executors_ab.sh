@@ -10,21 +10,20 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($CORES cores);
 LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
 wrk_run() { BODY="$WORK/body.bin" HEADER_LENGTH="$LENGTH" wrk -t"$(( $1 < 2 ? 1 : 2 ))" -c"$1" -d"$2s" --timeout 20s \
   -s "$TOOLS/wrk_binary.lua" "http://127.0.0.1:$PORT/v2/models/t0/infer"; }
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" 'index($0, m "{") == 1 {print $2}'; }
 for round in $(seq 1 "$ROUNDS"); do
   for layout in "1 $CORES" "$CORES 1"; do
     read -r executors threads <<< "$layout"
     "$CLI" serve --model t0 --http-port "$PORT" --grpc-port -1 --executors "$executors" --threads "$threads" \
       --max-batch-size 16 --max-queue-size 128 > "$WORK/server.log" 2>&1 &
     SERVER=$!
-    for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.1; done
+    wait_ready
     wrk_run 8 "$WARM" > /dev/null
     for c in 1 32; do
       n0="$(metric nv_inference_count)"; e0="$(metric nv_inference_exec_count)"
       result="$(wrk_run "$c" "$DURATION" | grep RESULT)"
       n1="$(metric nv_inference_count)"; e1="$(metric nv_inference_exec_count)"
       echo "round=$round executors=${executors}x$threads c=$c ${result#RESULT }" \
-           "mean_batch=$(python3 -c "print(round(($n1 - $n0) / max(1, $e1 - $e0), 1))")"
+           "mean_batch=$(mean_batch "$n0" "$e0" "$n1" "$e1")"
     done
     kill -TERM "$SERVER"; wait "$SERVER" || true
   done

@@ -10,7 +10,7 @@ LENGTH="$(python3 "$TOOLS/make_body.py" "$WORK/body.bin" 1 3 224)"
 "$CLI" serve --model t0 --http-port "$PORT" --grpc-port -1 --max-batch-size 16 --max-queue-delay-us 2000 \
   --max-queue-size 16 > "$WORK/server.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.1; done
+wait_ready
 BODY="$WORK/body.bin" HEADER_LENGTH="$LENGTH" wrk -t2 -c8 -d"${WARM}s" --timeout 10s \
   -s "$TOOLS/wrk_binary.lua" "http://127.0.0.1:$PORT/v2/models/t0/infer" > /dev/null
 rss="$(ps -o rss= -p "$SERVER")"

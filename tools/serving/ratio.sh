@@ -50,7 +50,6 @@ wrk_run() { # cpus connections seconds
     -s "$TOOLS/wrk_binary.lua" "http://127.0.0.1:$PORT/v2/models/t0/infer"
 }
 
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" 'index($0, m "{") == 1 {print $2}'; }
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
@@ -63,7 +62,7 @@ server_window() { # client-cpus connections -> prints the wrk result, mean batch
   python3 "$TOOLS/cpu_by_thread.py" snapshot "$SERVER" "$WORK/t1"
   n1="$(metric nv_inference_count)"; e1="$(metric nv_inference_exec_count)"
   images="$(python3 -c "print(int($n1 - $n0))")"
-  echo "${result#RESULT } mean_batch=$(python3 -c "print(round(($n1 - $n0) / max(1, $e1 - $e0), 1))")" \
+  echo "${result#RESULT } mean_batch=$(mean_batch "$n0" "$e0" "$n1" "$e1")" \
        "server_cpu_ms_per_image: $(python3 "$TOOLS/cpu_by_thread.py" diff "$WORK/t0" "$WORK/t1" "$images")"
 }
 
@@ -84,7 +83,7 @@ point() { # name kind scpus ccpus threads lib-batch connections serve-args...
   local name=$1 kind=$2 scpus=$3 ccpus=$4 threads=$5 batch=$6 c=$7; shift 7
   taskset -c "$scpus" "$CLI" serve "${MODEL_ARGS[@]}" --http-port "$PORT" --grpc-port -1 --max-queue-size 128 "$@" > "$WORK/server.log" 2>&1 &
   SERVER=$!
-  for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.1; done
+  wait_ready
   wrk_run "$ccpus" 8 "$WARM" > /dev/null # past start-up (JIT, first touches of the connection buffers)
   local calibration fixed_cpu iterations
   read -r calibration _ fixed_cpu <<<"$(library "$scpus" "$threads" "$batch" 5)"
